@@ -1,0 +1,39 @@
+# egov-bus developer entry points. Every target installs what it needs itself.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: help install demo test test-unit test-reliability bench lint clean dev-up dev-down
+
+help: ## Show the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+" >&2; exit 1; }
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install egov-bus with its dev tools
+
+demo: $(STAMP) ## Run the demo on a local Kafka + registry (stopped at the end)
+	$(BIN)/python -m bus.demo
+
+test: $(STAMP) ## Run the test suite against a broker and registry it starts itself
+	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
+
+test-unit: $(STAMP) ## Unit tests only (no services)
+	$(BIN)/pytest -m "not integration" -q
+
+dev-up: $(STAMP) ## Start the local stack and leave it running (.egov/dev.env)
+	$(BIN)/egov-bus dev up
+
+dev-down: $(STAMP) ## Stop the local stack
+	$(BIN)/egov-bus dev down
+
+clean: ## Remove the virtualenv and local state (the download cache stays)
+	-test -x $(BIN)/egov-bus && $(BIN)/egov-bus dev down
+	rm -rf $(VENV) .egov .pytest_cache

@@ -1,0 +1,68 @@
+"""The ``egov-bus`` command line.
+
+The root app only wires command groups together. Each package contributes
+its commands through the ``egov_bus.commands`` entry-point group (see
+pyproject.toml), so that ``bus`` never imports ``adapters`` or
+``processors``. An entry point may name a Typer app (becomes a sub-group) or
+a function ``register(app)`` (adds top-level commands).
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib.metadata import entry_points
+
+import typer
+from rich.console import Console
+
+from bus.errors import EgovBusError
+
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="egov-bus",
+    help="egov-bus: the integration bus for Indonesia's regional e-government systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """egov-bus: the integration bus for Indonesia's regional e-government systems.
+
+    Connection settings come from EGOV_* environment variables or from
+    .egov/dev.env (written by `egov-bus dev up`).
+    """
+
+
+def _load_plugins() -> None:
+    for ep in sorted(entry_points(group="egov_bus.commands"), key=lambda e: e.name):
+        target = ep.load()
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=ep.name)
+        elif callable(target):
+            target(app)
+
+
+def main() -> None:
+    """Console entry point: run the CLI, turning egov-bus errors into exit code 1."""
+    _load_plugins()
+    try:
+        app(standalone_mode=False)
+    except EgovBusError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,76 @@
+"""``egov-bus dev``: the local Kafka broker and schema registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bus.devstack.stack import DevStack
+
+console = Console()
+app = typer.Typer(help="Run a local Kafka broker and schema registry (no Docker needed).", no_args_is_help=True)
+
+StateDir = Annotated[
+    Optional[Path],
+    typer.Option("--state-dir", help="Where state, settings and logs go [default: .egov or $EGOV_STATE_DIR]"),
+]
+
+
+@app.command()
+def up(
+    state_dir: StateDir = None,
+    kafka_port: Annotated[Optional[int], typer.Option(help="Broker port [default: a free port]")] = None,
+    registry_port: Annotated[Optional[int], typer.Option(help="Registry port [default: a free port]")] = None,
+) -> None:
+    """Start Kafka (KRaft, single node) and Apicurio Registry; harmless if already running."""
+    stack = DevStack(state_dir)
+    already = stack.is_up()
+    info = stack.up(progress=lambda m: console.print(f"[dim]{m}[/]"), kafka_port=kafka_port, registry_port=registry_port)
+    console.print("already running" if already else "[green]started[/]")
+    for key, value in info.env().items():
+        console.print(f"{key}={value}")
+    console.print(f"[dim]settings written to {stack.env_file}; logs in {stack.state_dir / 'logs'}[/]")
+
+
+@app.command()
+def status(state_dir: StateDir = None) -> None:
+    """Say what runs where."""
+    stack = DevStack(state_dir)
+    info = stack.info()
+    states = stack.status()
+    if info is None or not any(states.values()):
+        console.print("nothing runs (no local stack in " + str(stack.state_dir) + ")")
+        return
+    table = Table("service", "pid", "state", "address", "log")
+    addresses = {"kafka": info.bootstrap_servers, "registry": info.schema_registry_url}
+    for name, record in info.processes.items():
+        table.add_row(
+            name,
+            str(record.pid),
+            "[green]running[/]" if states.get(name) else "[red]stopped[/]",
+            addresses.get(name, ""),
+            record.log,
+        )
+    console.print(table)
+
+
+@app.command()
+def down(state_dir: StateDir = None) -> None:
+    """Stop exactly the processes `dev up` started (by PID)."""
+    stack = DevStack(state_dir)
+    stopped = stack.down()
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@app.command("env")
+def env(state_dir: StateDir = None) -> None:
+    """Print `export` lines for the running stack (eval \"$(egov-bus dev env)\")."""
+    info = DevStack(state_dir).info()
+    if info is None:
+        raise typer.Exit(1)
+    for key, value in info.env().items():
+        typer.echo(f"export {key}={value}")

@@ -1,0 +1,209 @@
+"""How to configure, start and probe the broker and the registry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from bus.devstack import artifacts, process
+from bus.devstack.exceptions import ServiceStartError
+from bus.devstack.tools import find_java
+
+KAFKA_MIN_JAVA = 17
+# Apicurio Registry 3.3 is compiled for Java 21 (class file version 65).
+APICURIO_MIN_JAVA = 21
+
+_LOG4J2 = """status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = INFO
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def kafka_properties(data_dir: Path, port: int, controller_port: int) -> str:
+    """A single-node combined broker+controller (KRaft) for development and tests."""
+    return f"""process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:{controller_port}
+listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs={data_dir}
+num.partitions=3
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=6
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.segment.bytes=67108864
+log.retention.check.interval.ms=60000
+"""
+
+
+class KafkaBroker:
+    """A KRaft broker process on loopback, data in ``state_dir/kafka``."""
+
+    def __init__(self, state_dir: Path, port: int, controller_port: int) -> None:
+        self.state_dir = state_dir
+        self.port = port
+        self.controller_port = controller_port
+        self.data_dir = state_dir / "kafka" / "data"
+        self.config = state_dir / "kafka" / "server.properties"
+        self.log = state_dir / "logs" / "kafka.log"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _java_argv(self, java: str, libs: Path, main: str, *args: str, heap: str = "256m") -> list[str]:
+        log4j = self.state_dir / "kafka" / "log4j2.properties"
+        return [
+            java,
+            f"-Xmx{heap}",
+            "-XX:+UseG1GC",
+            f"-Dlog4j2.configurationFile={log4j}",
+            f"-Dkafka.logs.dir={self.state_dir / 'logs'}",
+            "-cp",
+            f"{libs}/*",
+            main,
+            *args,
+        ]
+
+    def prepare(self, fresh: bool = True, progress=print) -> tuple[str, Path]:
+        java = find_java(KAFKA_MIN_JAVA, f"Apache Kafka {artifacts.KAFKA_VERSION}")
+        libs = artifacts.kafka_libs(progress)
+        (self.state_dir / "kafka").mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "kafka" / "log4j2.properties").write_text(
+            _LOG4J2.format(log=self.state_dir / "logs" / "kafka-server.log")
+        )
+        if fresh and self.data_dir.exists():
+            shutil.rmtree(self.data_dir)
+        self.config.write_text(kafka_properties(self.data_dir, self.port, self.controller_port))
+        if not (self.data_dir / "meta.properties").exists():
+            cluster_id = uuid.uuid4()
+            # KRaft cluster ids are 22-character base64url UUIDs.
+            import base64
+
+            cid = base64.urlsafe_b64encode(cluster_id.bytes).decode().rstrip("=")
+            proc = subprocess.run(
+                self._java_argv(java, libs, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(self.config)),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if proc.returncode != 0:
+                raise ServiceStartError(
+                    f"formatting Kafka storage failed (exit {proc.returncode}): {(proc.stdout + proc.stderr)[-2000:]}",
+                    service="kafka",
+                )
+        return java, libs
+
+    def start(self, fresh: bool = True, progress=print) -> process.ProcessRecord:
+        java, libs = self.prepare(fresh=fresh, progress=progress)
+        argv = self._java_argv(java, libs, "kafka.Kafka", str(self.config), heap="1g")
+        return process.start("kafka", argv, self.log)
+
+    def wait_ready(self, record: process.ProcessRecord, timeout: float = 90.0) -> None:
+        """Wait until the broker answers a metadata request."""
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 2000})
+        deadline = time.monotonic() + timeout
+        last_error = "no answer"
+        while time.monotonic() < deadline:
+            if not process.is_running(record):
+                raise ServiceStartError(
+                    f"Kafka exited during start-up; last log lines:\n{process.log_tail(record.log)}", service="kafka"
+                )
+            try:
+                md = admin.list_topics(timeout=2)
+                if md.brokers:
+                    return
+            except Exception as exc:  # KafkaException while the listener comes up
+                last_error = str(exc)
+            time.sleep(0.2)
+        raise ServiceStartError(
+            f"Kafka did not answer a metadata request within {timeout}s ({last_error}); log: {record.log}",
+            service="kafka",
+        )
+
+
+class ApicurioRegistry:
+    """Apicurio Registry 3.x (in-memory storage) with its Confluent-compatible API."""
+
+    CCOMPAT_PATH = "/apis/ccompat/v7"
+
+    def __init__(self, state_dir: Path, port: int, management_port: int) -> None:
+        self.state_dir = state_dir
+        self.port = port
+        self.management_port = management_port
+        self.log = state_dir / "logs" / "registry.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.CCOMPAT_PATH}"
+
+    def start(self, progress=print) -> process.ProcessRecord:
+        java = find_java(APICURIO_MIN_JAVA, f"Apicurio Registry {artifacts.APICURIO_VERSION}", "EGOV_REGISTRY_JAVA_HOME")
+        home = artifacts.apicurio_home(progress)
+        argv = [
+            java,
+            "-Xmx512m",
+            f"-Dquarkus.http.host=127.0.0.1",
+            f"-Dquarkus.http.port={self.port}",
+            f"-Dquarkus.management.host=127.0.0.1",
+            f"-Dquarkus.management.port={self.management_port}",
+            # Tests and `schemas check` delete what they registered.
+            "-Dapicurio.rest.deletion.artifact.enabled=true",
+            "-Dapicurio.rest.deletion.artifact-version.enabled=true",
+            "-Dapicurio.rest.deletion.group.enabled=true",
+            "-Dquarkus.log.level=WARN",
+            "-Dquarkus.log.category.\"io.apicurio\".level=INFO",
+            "-jar",
+            str(home / "quarkus-run.jar"),
+        ]
+        return process.start("registry", argv, self.log, cwd=self.state_dir)
+
+    def wait_ready(self, record: process.ProcessRecord, timeout: float = 120.0) -> None:
+        """Wait until the health endpoint says UP and the ccompat API answers."""
+        deadline = time.monotonic() + timeout
+        last_error = "no answer"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not process.is_running(record):
+                    raise ServiceStartError(
+                        f"the registry exited during start-up; last log lines:\n{process.log_tail(record.log)}",
+                        service="registry",
+                    )
+                try:
+                    health = client.get(f"http://127.0.0.1:{self.management_port}/health/ready")
+                    if health.status_code == 200 and json.loads(health.text).get("status") == "UP":
+                        if client.get(f"{self.url}/subjects").status_code == 200:
+                            return
+                    last_error = f"health answered {health.status_code}"
+                except (httpx.HTTPError, ValueError) as exc:
+                    last_error = str(exc)
+                time.sleep(0.25)
+        raise ServiceStartError(
+            f"the registry was not ready within {timeout}s ({last_error}); log: {record.log}", service="registry"
+        )

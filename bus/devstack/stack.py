@@ -1,0 +1,151 @@
+"""The broker and the registry together, with their state on disk.
+
+State lives in ``state_dir`` (default ``.egov``): ``dev.json`` records what
+runs (PIDs with their start times, ports), ``dev.env`` holds the ``EGOV_*``
+connection settings for every other command, ``logs/`` the service logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bus.devstack import process
+from bus.devstack.exceptions import DevStackError
+from bus.devstack.services import ApicurioRegistry, KafkaBroker
+
+
+@dataclass
+class StackInfo:
+    """Where the running stack listens and which processes are ours."""
+
+    bootstrap_servers: str
+    schema_registry_url: str
+    kafka_port: int
+    kafka_controller_port: int
+    registry_port: int
+    registry_management_port: int
+    processes: dict[str, process.ProcessRecord] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "EGOV_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "EGOV_SCHEMA_REGISTRY_URL": self.schema_registry_url,
+        }
+
+    def to_json(self) -> str:
+        data = {k: v for k, v in self.__dict__.items() if k != "processes"}
+        data["processes"] = {name: rec.to_dict() for name, rec in self.processes.items()}
+        return json.dumps(data, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "StackInfo":
+        data = json.loads(text)
+        procs = {name: process.ProcessRecord(**rec) for name, rec in data.pop("processes", {}).items()}
+        return cls(**data, processes=procs)
+
+
+class DevStack:
+    """Start, inspect and stop the local Kafka broker and schema registry."""
+
+    def __init__(self, state_dir: Path | str | None = None) -> None:
+        self.state_dir = Path(state_dir or os.environ.get("EGOV_STATE_DIR") or ".egov").resolve()
+        self.state_file = self.state_dir / "dev.json"
+        self.env_file = self.state_dir / "dev.env"
+
+    # -- state ------------------------------------------------------------
+
+    def info(self) -> StackInfo | None:
+        if not self.state_file.exists():
+            return None
+        try:
+            return StackInfo.from_json(self.state_file.read_text())
+        except (ValueError, TypeError) as exc:
+            raise DevStackError(f"{self.state_file} is unreadable ({exc}); remove it and run dev up again") from exc
+
+    def status(self) -> dict[str, bool]:
+        """Each recorded service and whether it still runs."""
+        info = self.info()
+        if info is None:
+            return {}
+        return {name: process.is_running(rec) for name, rec in info.processes.items()}
+
+    def is_up(self) -> bool:
+        status = self.status()
+        return bool(status) and all(status.values())
+
+    def _write(self, info: StackInfo) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_file.write_text(info.to_json())
+        lines = ["# written by `egov-bus dev up`; removed by `egov-bus dev down`"]
+        lines += [f"{k}={v}" for k, v in info.env().items()]
+        self.env_file.write_text("\n".join(lines) + "\n")
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def up(self, progress=print, kafka_port: int | None = None, registry_port: int | None = None) -> StackInfo:
+        """Start both services unless they already run; return where they listen."""
+        info = self.info()
+        if info is not None and self.is_up():
+            return info
+        if info is not None:
+            # A previous stack died partly: stop what is left before starting anew.
+            self.down()
+        ports = [kafka_port or process.free_port(), process.free_port(), registry_port or process.free_port()]
+        ports.append(process.free_port())
+        broker = KafkaBroker(self.state_dir, ports[0], ports[1])
+        registry = ApicurioRegistry(self.state_dir, ports[2], ports[3])
+        info = StackInfo(
+            bootstrap_servers=broker.bootstrap_servers,
+            schema_registry_url=registry.url,
+            kafka_port=ports[0],
+            kafka_controller_port=ports[1],
+            registry_port=ports[2],
+            registry_management_port=ports[3],
+        )
+        try:
+            # Start both before waiting on either: their JVMs warm up in parallel.
+            info.processes["kafka"] = broker.start(progress=progress)
+            self._write(info)
+            info.processes["registry"] = registry.start(progress=progress)
+            self._write(info)
+            broker.wait_ready(info.processes["kafka"])
+            registry.wait_ready(info.processes["registry"])
+        except BaseException:
+            self.down()
+            raise
+        return info
+
+    def down(self) -> list[str]:
+        """Stop exactly the processes this stack started; return their names."""
+        info = self.info()
+        stopped: list[str] = []
+        if info is not None:
+            for name, record in info.processes.items():
+                if process.stop(record):
+                    stopped.append(name)
+        for path in (self.state_file, self.env_file):
+            path.unlink(missing_ok=True)
+        return stopped
+
+    # -- for reliability tests: stop and restart the broker, keeping data -----
+
+    def stop_broker(self, hard: bool = False) -> None:
+        info = self._require()
+        record = info.processes["kafka"]
+        process.kill(record) if hard else process.stop(record)
+
+    def start_broker(self) -> None:
+        info = self._require()
+        broker = KafkaBroker(self.state_dir, info.kafka_port, info.kafka_controller_port)
+        info.processes["kafka"] = broker.start(fresh=False)
+        self._write(info)
+        broker.wait_ready(info.processes["kafka"])
+
+    def _require(self) -> StackInfo:
+        info = self.info()
+        if info is None:
+            raise DevStackError("the local stack is not running; run `egov-bus dev up`")
+        return info

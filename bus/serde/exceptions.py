@@ -1,0 +1,31 @@
+"""Errors of the Avro serde. Each carries the fields a DLQ header needs."""
+
+from bus.errors import EgovBusError
+
+
+class SerdeError(EgovBusError):
+    """Base class: a value could not be encoded or decoded."""
+
+
+class WireFormatError(SerdeError):
+    """The bytes are not in the Confluent wire format (wrong magic byte, too short)."""
+
+
+class TruncatedPayloadError(SerdeError):
+    """The Avro body ended before the writer schema said it would."""
+
+
+class UnknownSchemaError(SerdeError):
+    """The schema id in the header is not known to the registry."""
+
+
+class AvroDecodeError(SerdeError):
+    """The Avro body does not decode with its writer schema."""
+
+
+class AvroEncodeError(SerdeError):
+    """A value does not fit the schema (missing field, wrong type, too many digits)."""
+
+
+class RegistryError(SerdeError):
+    """The schema registry refused a request or could not be reached in time."""

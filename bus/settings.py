@@ -1,0 +1,193 @@
+"""Typed settings for every egov-bus component (prefix ``EGOV_``).
+
+Settings come from, in order of precedence: keyword arguments, ``EGOV_*``
+environment variables, an env file (``.egov/dev.env`` written by
+``egov-bus dev up`` is the usual one). An ``EGOV_*`` key that no setting
+declares is refused with a message that names it, because a typo such as
+``EGOV_BOOTSTRAP_SERVER`` would otherwise silently fall back to a default.
+
+This module is the one place that turns settings into librdkafka and schema
+registry client configuration.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bus.errors import ConfigurationError
+
+ENV_PREFIX = "EGOV_"
+DEFAULT_ENV_FILE = Path(".egov/dev.env")
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+
+class EgovSettings(BaseSettings):
+    """Connection, security and behaviour settings shared by all components."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        case_sensitive=False,
+        frozen=True,
+    )
+
+    bootstrap_servers: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated host:port"
+    )
+    schema_registry_url: str = Field(
+        "http://127.0.0.1:8081/apis/ccompat/v7",
+        description="Confluent-compatible schema registry base URL",
+    )
+    client_id: str = Field("egov-bus", description="Kafka client.id, shown in broker logs and quotas")
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+    ssl_key_password: SecretStr | None = None
+    schema_registry_basic_auth: SecretStr | None = Field(
+        None, description="user:password for the schema registry"
+    )
+    request_timeout_s: float = Field(
+        10.0, gt=0, description="Upper bound of any single blocking call (metadata, registry, flush)"
+    )
+    delivery_timeout_s: float = Field(
+        30.0, gt=0, description="How long the producer keeps retrying one record before failing it"
+    )
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key that turns a NIK into nik_pseudonym (regional side only)"
+    )
+
+    @model_validator(mode="after")
+    def _check_security(self) -> "EgovSettings":
+        if self.security_protocol.startswith("SASL"):
+            if not (self.sasl_mechanism and self.sasl_username and self.sasl_password):
+                raise ValueError(
+                    "security_protocol SASL_* needs sasl_mechanism, sasl_username and sasl_password"
+                )
+        return self
+
+    # -- conversions -----------------------------------------------------
+
+    def librdkafka_config(self, **overrides: Any) -> dict[str, Any]:
+        """Common librdkafka configuration (producer, consumer and admin)."""
+        conf: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol,
+            "socket.timeout.ms": int(self.request_timeout_s * 1000),
+        }
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            conf["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            conf["sasl.password"] = self.sasl_password.get_secret_value()
+        for key, value in (
+            ("ssl.ca.location", self.ssl_ca_location),
+            ("ssl.certificate.location", self.ssl_certificate_location),
+            ("ssl.key.location", self.ssl_key_location),
+        ):
+            if value:
+                conf[key] = value
+        if self.ssl_key_password:
+            conf["ssl.key.password"] = self.ssl_key_password.get_secret_value()
+        conf.update(overrides)
+        return conf
+
+    def registry_config(self) -> dict[str, Any]:
+        """Configuration for confluent-kafka's ``SchemaRegistryClient``."""
+        conf: dict[str, Any] = {
+            "url": self.schema_registry_url,
+            "timeout": self.request_timeout_s,
+            "max.retries": 2,
+        }
+        if self.schema_registry_basic_auth:
+            conf["basic.auth.user.info"] = self.schema_registry_basic_auth.get_secret_value()
+        if self.ssl_ca_location and self.schema_registry_url.startswith("https"):
+            conf["ssl.ca.location"] = self.ssl_ca_location
+        return conf
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for lineno, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :]
+        if "=" not in line:
+            raise ConfigurationError(
+                f"{path}:{lineno}: expected KEY=VALUE, got {raw!r}", path=str(path), line=lineno
+            )
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _unknown_keys(keys: list[str]) -> list[str]:
+    known = {f"{ENV_PREFIX}{name}".upper() for name in EgovSettings.model_fields}
+    # Variables that configure tools around the settings, not the settings themselves.
+    known |= {"EGOV_ENV_FILE", "EGOV_STATE_DIR", "EGOV_CACHE_DIR", "EGOV_JAVA_HOME", "EGOV_REGISTRY_JAVA_HOME"}
+    return [k for k in keys if k.upper().startswith(ENV_PREFIX) and k.upper() not in known]
+
+
+def _describe_unknown(unknown: list[str], source: str) -> str:
+    known = [f"{ENV_PREFIX}{n}".upper() for n in EgovSettings.model_fields]
+    parts = []
+    for key in unknown:
+        close = difflib.get_close_matches(key.upper(), known, n=1)
+        parts.append(f"{key} (did you mean {close[0]}?)" if close else key)
+    return f"unknown setting(s) in {source}: " + ", ".join(parts) + f"; known: {', '.join(sorted(known))}"
+
+
+def load_settings(env_file: Path | str | None = None, **overrides: Any) -> EgovSettings:
+    """Build settings from overrides, the environment and an optional env file.
+
+    ``env_file`` defaults to ``$EGOV_ENV_FILE`` or, when it exists,
+    ``.egov/dev.env``. Raises :class:`ConfigurationError` naming every
+    unknown or invalid key.
+    """
+    if env_file is None:
+        env_file = os.environ.get("EGOV_ENV_FILE") or (DEFAULT_ENV_FILE if DEFAULT_ENV_FILE.exists() else None)
+    file_values: dict[str, str] = {}
+    if env_file is not None:
+        path = Path(env_file)
+        if not path.exists():
+            raise ConfigurationError(f"settings file {path} does not exist", path=str(path))
+        file_values = _read_env_file(path)
+        unknown = _unknown_keys(list(file_values))
+        if unknown:
+            raise ConfigurationError(_describe_unknown(unknown, str(path)), unknown=unknown)
+    unknown_env = _unknown_keys(list(os.environ))
+    if unknown_env:
+        raise ConfigurationError(_describe_unknown(unknown_env, "the environment"), unknown=unknown_env)
+
+    # Environment beats the file; explicit overrides beat both.
+    merged: dict[str, Any] = {}
+    for key, value in file_values.items():
+        name = key[len(ENV_PREFIX) :].lower()
+        if name in EgovSettings.model_fields and f"{ENV_PREFIX}{name}".upper() not in {
+            k.upper() for k in os.environ
+        }:
+            merged[name] = value
+    merged.update(overrides)
+    try:
+        return EgovSettings(**merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc']).upper() or 'SETTINGS'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigurationError(f"invalid settings: {problems}", errors=exc.errors(include_input=False)) from None
