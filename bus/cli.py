@@ -39,7 +39,11 @@ def _root() -> None:
 
 def _load_plugins() -> None:
     for ep in sorted(entry_points(group="egov_bus.commands"), key=lambda e: e.name):
-        target = ep.load()
+        try:
+            target = ep.load()
+        except Exception as exc:  # one broken plugin must not take the whole CLI down
+            err_console.print(f"[yellow]warning:[/] command group {ep.name!r} ({ep.value}) failed to load: {exc}")
+            continue
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=ep.name)
         elif callable(target):

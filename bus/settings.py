@@ -139,7 +139,7 @@ def _read_env_file(path: Path) -> dict[str, str]:
 def _unknown_keys(keys: list[str]) -> list[str]:
     known = {f"{ENV_PREFIX}{name}".upper() for name in EgovSettings.model_fields}
     # Variables that configure tools around the settings, not the settings themselves.
-    known |= {"EGOV_ENV_FILE", "EGOV_STATE_DIR", "EGOV_CACHE_DIR", "EGOV_JAVA_HOME", "EGOV_REGISTRY_JAVA_HOME"}
+    known |= {"EGOV_ENV_FILE", "EGOV_STATE_DIR", "EGOV_CACHE_DIR", "EGOV_JAVA_HOME", "EGOV_REGISTRY_JAVA_HOME", "EGOV_TEST_STATE_DIR"}
     return [k for k in keys if k.upper().startswith(ENV_PREFIX) and k.upper() not in known]
 
 

@@ -1,0 +1,3 @@
+"""Root conftest: fixture modules live in tests/fixtures and load as plugins."""
+
+pytest_plugins = ["tests.fixtures.stack"]
