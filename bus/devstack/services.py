@@ -127,8 +127,15 @@ class KafkaBroker:
         """Wait until the broker answers a metadata request."""
         from confluent_kafka.admin import AdminClient
 
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 2000})
         deadline = time.monotonic() + timeout
+        # Probe the port first: librdkafka would log every refused connection.
+        while time.monotonic() < deadline and not process.port_open(self.port):
+            if not process.is_running(record):
+                break
+            time.sleep(0.2)
+        admin = AdminClient(
+            {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
+        )
         last_error = "no answer"
         while time.monotonic() < deadline:
             if not process.is_running(record):
