@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install egov-bus with its dev tools
 
 demo: $(STAMP) ## Run the demo on a local Kafka + registry (stopped at the end)
-	$(BIN)/python -m bus.demo
+	deploy/demo.sh
 
 test: $(STAMP) ## Run the test suite against a broker and registry it starts itself
 	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)

@@ -74,3 +74,16 @@ def env(state_dir: StateDir = None) -> None:
         raise typer.Exit(1)
     for key, value in info.env().items():
         typer.echo(f"export {key}={value}")
+
+
+@app.command()
+def smoke(env_file: Annotated[Optional[Path], typer.Option(help="Settings file [default: .egov/dev.env]")] = None) -> None:
+    """Publish a few sample events to the running stack and read them back."""
+    from bus.devstack.smoke import SAMPLES, run_smoke
+    from bus.settings import load_settings
+
+    got = run_smoke(load_settings(env_file=env_file), say=console.print)
+    if got != len(SAMPLES):
+        console.print(f"[red]read back {got} of {len(SAMPLES)} sample events[/]")
+        raise typer.Exit(1)
+    console.print(f"[green]all {got} sample events read back intact[/]")
