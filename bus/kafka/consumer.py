@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class EgovConsumer:
                 "auto.offset.reset": auto_offset_reset,
                 "isolation.level": "read_committed",
                 "error_cb": self._on_error,
+                "logger": logging.getLogger("egov.kafka.consumer"),
             }
         )
         conf.update(overrides)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -33,6 +34,8 @@ class EgovProducer:
                 "compression.type": "lz4",
                 "delivery.timeout.ms": int(settings.delivery_timeout_s * 1000),
                 "error_cb": self._on_error,
+                # librdkafka's own log lines go through Python logging, not raw stderr.
+                "logger": logging.getLogger("egov.kafka.producer"),
             }
         )
         conf.update(overrides)
