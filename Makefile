@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install demo test test-unit test-reliability bench lint clean dev-up dev-down
+.PHONY: help install system-deps demo test test-unit test-reliability bench lint clean dev-up dev-down
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -22,7 +22,10 @@ install: $(STAMP) ## Create .venv and install egov-bus with its dev tools
 demo: $(STAMP) ## Run the demo on a local Kafka + registry (stopped at the end)
 	deploy/demo.sh
 
-test: $(STAMP) ## Run the test suite against a broker and registry it starts itself
+system-deps: ## Install the Debian packages the tests run as real parts (prometheus, postgresql, chromium)
+	deploy/tools/system-deps.sh
+
+test: $(STAMP) system-deps ## Run the test suite against a broker and registry it starts itself
 	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
 
 test-unit: $(STAMP) ## Unit tests only (no services)
