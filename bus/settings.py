@@ -67,6 +67,20 @@ class EgovSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC-SHA256 key that turns a NIK into nik_pseudonym (regional side only)"
     )
+    spool_dir: str = Field(
+        ".egov/spool",
+        description="Directory of the publishers' store-and-forward spools, one SQLite file per component",
+    )
+    spool_max_events: int = Field(
+        1_000_000, gt=0, description="Events the spool holds at most; beyond it publishing fails with SpoolFullError"
+    )
+    gateway_api_keys_file: str | None = Field(
+        None, description="YAML/JSON file of the ingest gateway's hashed per-region API keys"
+    )
+    gateway_api_keys: str | None = Field(
+        None,
+        description="Hashed per-region API keys inline: 'region_code=sha256:<hex>' entries, comma separated",
+    )
 
     @model_validator(mode="after")
     def _check_security(self) -> "EgovSettings":
