@@ -1,0 +1,208 @@
+"""Field types of the event models, each with its validation rule.
+
+The code generator (:mod:`schemas.codegen`) picks these from the Avro type and,
+for codes with an official list, the field name:
+
+==================================  =====================  ===================
+Avro                                field name             Python type
+==================================  =====================  ===================
+bytes decimal(20,2)                 any                    :data:`Money`
+long timestamp-millis               any                    :data:`UtcDatetime`
+int date                            any                    ``datetime.date``
+string uuid                         any                    :data:`Uuid`
+int                                 ``fiscal_year``        :data:`FiscalYear`
+string                              ``region_code``,       :data:`RegionCode`
+                                    ``*_region_code``
+string                              ``district_code``,     :data:`DistrictCode`
+                                    ``*_district_code``
+string                              ``nik_pseudonym``      :data:`NikPseudonym`
+string                              ``age_band``           :data:`AgeBand`
+string                              ``source_system``      :data:`SourceSystem`
+string / int / long / double        other                  :data:`Text`, :data:`AvroInt`,
+                                                           :data:`AvroLong`, :data:`Double`
+==================================  =====================  ===================
+
+Every rule raises a ``PydanticCustomError`` whose type is the rule name, so a
+:class:`schemas.SchemaValidationError` reports ``[rule: <name>]`` per field.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from schemas import regions
+
+# Plausible fiscal years: the bus starts long after 2000; 2100 stops typos like 20255.
+FISCAL_YEAR_MIN = 2000
+FISCAL_YEAR_MAX = 2100
+# decimal(20,2): 20 digits in all, 2 after the point -> at most 18 before it.
+MONEY_PRECISION = 20
+MONEY_SCALE = 2
+_CENT = Decimal(1).scaleb(-MONEY_SCALE)
+AVRO_INT_MAX = 2**31 - 1
+AVRO_LONG_MAX = 2**63 - 1
+
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}")
+_RAW_NIK = re.compile(r"\d{16}")
+_AGE_BAND = re.compile(r"(\d{1,3})-(\d{1,3})|(\d{1,3})\+")
+
+
+def _money(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("finite_amount", "amount must be a finite number, got {value}", {"value": str(value)})
+    if value < 0:
+        raise PydanticCustomError("non_negative", "amount must not be negative, got {value}", {"value": str(value)})
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -MONEY_SCALE and value != value.quantize(_CENT):
+        raise PydanticCustomError(
+            "decimal_scale", "amount has more than {scale} decimal places: {value}", {"scale": MONEY_SCALE, "value": str(value)}
+        )
+    try:
+        quantized = value.quantize(_CENT)
+    except InvalidOperation:
+        quantized = None
+    if quantized is None or len(quantized.as_tuple().digits) > MONEY_PRECISION:
+        raise PydanticCustomError(
+            "decimal_precision",
+            "amount does not fit decimal({precision},{scale}) (at most {int_digits} digits before the point): {value}",
+            {"precision": MONEY_PRECISION, "scale": MONEY_SCALE, "int_digits": MONEY_PRECISION - MONEY_SCALE, "value": str(value)},
+        )
+    return quantized
+
+
+def _money_before(value: Any) -> Any:
+    # A JSON number arrives as a float: take its shortest repr ("1234.5"), so that a float
+    # that already lost cents (0.1 + 0.2 -> 0.30000000000000004) fails the scale rule
+    # instead of being rounded silently.
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_money_before), AfterValidator(_money)]
+"""Rupiah amount, Avro ``decimal(20,2)``: non-negative, at most 2 decimal places, normalised to 2."""
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise PydanticCustomError(
+            "tz_aware", "timestamp must be timezone-aware (a naive time is ambiguous), got {value}", {"value": value.isoformat()}
+        )
+    value = value.astimezone(timezone.utc)
+    # timestamp-millis keeps milliseconds: truncating here makes a record equal to its round trip.
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+"""Avro ``timestamp-millis``: timezone-aware, converted to UTC, truncated to milliseconds."""
+
+
+def _uuid(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise PydanticCustomError("uuid", "must be a UUID, got '{value}'", {"value": value}) from None
+    return value
+
+
+Uuid = Annotated[str, BeforeValidator(_uuid)]
+"""Avro ``string`` with logicalType ``uuid``, held as the canonical lower-case string."""
+
+
+def _fiscal_year(value: int) -> int:
+    if not FISCAL_YEAR_MIN <= value <= FISCAL_YEAR_MAX:
+        raise PydanticCustomError(
+            "fiscal_year_range",
+            "fiscal year must lie in {lo}..{hi}, got {value}",
+            {"lo": FISCAL_YEAR_MIN, "hi": FISCAL_YEAR_MAX, "value": value},
+        )
+    return value
+
+
+FiscalYear = Annotated[int, AfterValidator(_fiscal_year)]
+
+
+def _region_code(value: str) -> str:
+    if regions.is_current_region(value):
+        return value
+    hint = ""
+    dotted = regions.normalize(value) if value.strip() else value
+    if dotted != value and regions.is_current_region(dotted):
+        hint = f" (did you mean {dotted!r}?)"
+    raise PydanticCustomError(
+        "current_region_code",
+        "'{value}' is not a current Kemendagri code of a province or kabupaten/kota{hint}",
+        {"value": value, "hint": hint},
+    )
+
+
+RegionCode = Annotated[str, AfterValidator(_region_code)]
+"""Dotted Kemendagri code of one of the 552 current regional governments (``"32"``, ``"32.01"``)."""
+
+
+def _district_code(value: str) -> str:
+    if regions.is_current_district(value):
+        return value
+    raise PydanticCustomError(
+        "current_district_code", "'{value}' is not a current Kemendagri kecamatan code (like '32.01.01')", {"value": value}
+    )
+
+
+DistrictCode = Annotated[str, AfterValidator(_district_code)]
+"""Dotted Kemendagri code of a current kecamatan (``"32.01.01"``)."""
+
+
+def _nik_pseudonym(value: str) -> str:
+    if _RAW_NIK.fullmatch(value):
+        # Never echo what looks like a raw NIK back into logs or HTTP responses.
+        raise PydanticCustomError("nik_pseudonym", "looks like a raw NIK; only the keyed HMAC-SHA256 pseudonym may be sent")
+    if not _PSEUDONYM.fullmatch(value):
+        raise PydanticCustomError("nik_pseudonym", "must be a keyed HMAC-SHA256 pseudonym: 64 lower-case hex characters")
+    return value
+
+
+NikPseudonym = Annotated[str, AfterValidator(_nik_pseudonym)]
+
+
+def _age_band(value: str) -> str:
+    m = _AGE_BAND.fullmatch(value)
+    if m and (m.group(3) is not None or int(m.group(1)) <= int(m.group(2))):
+        return value
+    raise PydanticCustomError("age_band", "must be an age band like '25-29' or '85+', got '{value}'", {"value": value})
+
+
+AgeBand = Annotated[str, AfterValidator(_age_band)]
+
+_SOURCE_SYSTEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def _source_system(value: str) -> str:
+    if not _SOURCE_SYSTEM.fullmatch(value):
+        raise PydanticCustomError(
+            "source_system",
+            "must be 1-64 characters of letters, digits, '.', '_' or '-' (it becomes part of the CloudEvents source), got '{value}'",
+            {"value": value},
+        )
+    return value
+
+
+SourceSystem = Annotated[str, AfterValidator(_source_system)]
+"""Name of the producing regional system (``sipd``), safe inside the CloudEvents source URI."""
+
+Text = Annotated[str, Field(min_length=1)]
+"""A non-empty string (identifiers, codes, names): an empty value is a missing value."""
+AvroInt = Annotated[int, Field(ge=0, le=AVRO_INT_MAX)]
+"""Avro ``int``: counts and versions, non-negative and within 32 bits."""
+AvroLong = Annotated[int, Field(ge=0, le=AVRO_LONG_MAX)]
+Double = Annotated[float, Field(allow_inf_nan=False)]
