@@ -16,6 +16,9 @@ Quick tour::
     et = event_type("BudgetAllocated")   # .topic, .avro_schema, .ce_type, .model
     record = ev.to_avro()                 # fastavro-ready dict
 
+Kafka headers follow the CloudEvents binding in binary mode:
+:func:`build_headers` / :func:`parse_headers` (module :mod:`schemas.cloudevents`).
+
 Every validation problem raises :class:`SchemaValidationError` listing each
 field path and rule.
 """
@@ -32,7 +35,14 @@ from schemas.event_types import (
     events_of_theme,
     theme_topic,
 )
-from schemas.exceptions import SchemaDefinitionError, SchemaError, SchemaValidationError, UnknownEventTypeError
+from schemas.exceptions import (
+    CloudEventHeaderError,
+    SchemaDefinitionError,
+    SchemaError,
+    SchemaValidationError,
+    UnknownEventTypeError,
+)
+from schemas.cloudevents import CloudEventHeaders, build_headers, parse_headers
 
 __all__ = [
     "THEMES",
@@ -49,4 +59,8 @@ __all__ = [
     "SchemaValidationError",
     "SchemaDefinitionError",
     "UnknownEventTypeError",
+    "CloudEventHeaderError",
+    "CloudEventHeaders",
+    "build_headers",
+    "parse_headers",
 ]

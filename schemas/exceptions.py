@@ -53,3 +53,7 @@ def format_loc(loc: Iterable[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "(root)"
+
+
+class CloudEventHeaderError(SchemaError):
+    """Kafka headers do not carry a valid CloudEvents (binary mode) event; ``header`` and ``rule`` say which and why."""

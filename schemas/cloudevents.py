@@ -1,0 +1,254 @@
+"""CloudEvents 1.0 Kafka protocol binding, binary mode: the headers of every record.
+
+The Avro value is the event data; the attributes travel as headers::
+
+    ce_id           envelope.event_id
+    ce_source       /id/go/<region_code>/<source_system>
+    ce_type         id.go.egov.<theme>.<EventName>.v1
+    ce_time         envelope.occurred_at, RFC 3339 UTC with milliseconds
+    ce_specversion  1.0
+    content-type    application/avro   (the binding maps datacontenttype to this header)
+    traceparent     W3C trace context: 00-<trace id>-<span id>-01
+
+Routing reads these and never needs to decode the value. This is a small
+helper rather than the ``cloudevents`` SDK: the SDK builds whole messages
+around its own event object and data marshaller, while here the value is
+already Confluent-framed Avro and only the headers are wanted.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from schemas.base import EventModel
+from schemas.event_types import EventType, by_ce_type, event_type as _lookup_event_type
+from schemas.exceptions import CloudEventHeaderError, SchemaError
+from schemas.models import Envelope
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/avro"
+HEADER_ID = "ce_id"
+HEADER_SOURCE = "ce_source"
+HEADER_TYPE = "ce_type"
+HEADER_TIME = "ce_time"
+HEADER_SPECVERSION = "ce_specversion"
+HEADER_CONTENT_TYPE = "content-type"
+HEADER_TRACEPARENT = "traceparent"
+REQUIRED = (HEADER_ID, HEADER_SOURCE, HEADER_TYPE, HEADER_TIME, HEADER_SPECVERSION, HEADER_CONTENT_TYPE)
+
+_SOURCE = re.compile(r"/id/go/(?P<region>\d{2}(?:\.\d{2})?)/(?P<system>[A-Za-z0-9][A-Za-z0-9._-]{0,63})")
+_CE_TYPE = re.compile(r"id\.go\.egov\.(?P<theme>[a-z]+)\.(?P<name>[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)")
+_TRACEPARENT = re.compile(r"00-(?P<trace>[0-9a-f]{32})-(?P<span>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})")
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def ce_source(region_code: str, source_system: str) -> str:
+    """``/id/go/<region_code>/<source_system>``."""
+    return f"/id/go/{region_code}/{source_system}"
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and ``Z`` (``2025-03-14T02:30:00.000Z``)."""
+    if value.tzinfo is None:
+        raise CloudEventHeaderError("ce_time needs a timezone-aware time", header=HEADER_TIME, rule="tz_aware")
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_trace_id() -> str:
+    """A random W3C trace id (32 lower-case hex characters, not all zero)."""
+    return secrets.token_hex(16)
+
+
+def _traceparent(trace_id: str | None) -> str:
+    if trace_id is None:
+        trace_id = new_trace_id()
+    if _TRACEPARENT.fullmatch(trace_id):
+        return trace_id  # already a full traceparent: keep the caller's span
+    if not _TRACE_ID.fullmatch(trace_id) or set(trace_id) == {"0"}:
+        raise CloudEventHeaderError(
+            f"trace id must be 32 lower-case hex characters (not all zero) or a W3C traceparent, got {trace_id!r}",
+            header=HEADER_TRACEPARENT,
+            rule="trace_id",
+        )
+    return f"00-{trace_id}-{secrets.token_hex(8)}-01"
+
+
+@dataclass(frozen=True)
+class CloudEventHeaders:
+    """The CloudEvents attributes of one Kafka record, parsed and checked."""
+
+    id: str
+    source: str
+    type: str
+    time: datetime
+    specversion: str
+    content_type: str
+    traceparent: str | None = None
+
+    @property
+    def region_code(self) -> str:
+        """Region code part of ``ce_source`` (format-checked, not checked against the current list)."""
+        return _SOURCE.fullmatch(self.source).group("region")  # type: ignore[union-attr]
+
+    @property
+    def source_system(self) -> str:
+        return _SOURCE.fullmatch(self.source).group("system")  # type: ignore[union-attr]
+
+    @property
+    def theme(self) -> str:
+        return _CE_TYPE.fullmatch(self.type).group("theme")  # type: ignore[union-attr]
+
+    @property
+    def event_name(self) -> str:
+        """Bare event type name from ``ce_type`` (``BudgetAllocated``)."""
+        return _CE_TYPE.fullmatch(self.type).group("name")  # type: ignore[union-attr]
+
+    @property
+    def trace_id(self) -> str | None:
+        if self.traceparent is None:
+            return None
+        return _TRACEPARENT.fullmatch(self.traceparent).group("trace")  # type: ignore[union-attr]
+
+    def event_type(self) -> EventType:
+        """The known :class:`EventType` of ``ce_type``; raises :class:`schemas.UnknownEventTypeError`."""
+        return by_ce_type(self.type)
+
+    def to_headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers (the form confluent-kafka's ``produce(headers=...)`` takes)."""
+        out = [
+            (HEADER_ID, self.id),
+            (HEADER_SOURCE, self.source),
+            (HEADER_TYPE, self.type),
+            (HEADER_TIME, format_time(self.time)),
+            (HEADER_SPECVERSION, self.specversion),
+            (HEADER_CONTENT_TYPE, self.content_type),
+        ]
+        if self.traceparent is not None:
+            out.append((HEADER_TRACEPARENT, self.traceparent))
+        return [(k, v.encode("utf-8")) for k, v in out]
+
+
+def build_headers(
+    event: EventModel | Envelope | Mapping[str, Any],
+    event_type: EventType | None = None,
+    trace_id: str | None = None,
+) -> list[tuple[str, bytes]]:
+    """CloudEvents binary-mode headers for an event.
+
+    ``event`` is an event model, its :class:`Envelope`, or an envelope as a
+    dict (for instance the ``envelope`` of a decoded Avro record).
+    ``event_type`` defaults to the one the envelope names. ``trace_id`` is a
+    32-hex trace id or a whole W3C ``traceparent`` to continue; without it a
+    new trace starts.
+    """
+    envelope: Any = event.envelope if isinstance(event, EventModel) else event
+    if isinstance(envelope, Mapping):
+        envelope = Envelope.model_validate(envelope)
+    if not isinstance(envelope, Envelope):
+        raise TypeError(f"build_headers needs an event model, an Envelope or an envelope dict, got {type(event).__name__}")
+    if event_type is None:
+        event_type = _lookup_event_type(envelope.event_type)
+    if envelope.event_type != event_type.name:
+        raise CloudEventHeaderError(
+            f"envelope.event_type {envelope.event_type!r} does not match event type {event_type.name!r}",
+            header=HEADER_TYPE,
+            rule="event_type_matches_envelope",
+        )
+    return CloudEventHeaders(
+        id=envelope.event_id,
+        source=ce_source(envelope.region_code, envelope.source_system),
+        type=event_type.ce_type,
+        time=envelope.occurred_at,
+        specversion=SPECVERSION,
+        content_type=CONTENT_TYPE,
+        traceparent=_traceparent(trace_id),
+    ).to_headers()
+
+
+def _fail(header: str, rule: str, message: str) -> CloudEventHeaderError:
+    return CloudEventHeaderError(f"header {header}: {message} [rule: {rule}]", header=header, rule=rule)
+
+
+def _decode(name: str, value: Any) -> str:
+    if value is None:
+        raise _fail(name, "present", "has no value")
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise _fail(name, "utf8", "is not UTF-8") from None
+    if isinstance(value, str):
+        return value
+    raise _fail(name, "bytes", f"must be bytes or str, got {type(value).__name__}")
+
+
+def parse_headers(
+    headers: Iterable[tuple[str, Any]] | Mapping[str, Any] | None,
+    *,
+    content_type: str | None = CONTENT_TYPE,
+) -> CloudEventHeaders:
+    """Parse and check the CloudEvents headers of a consumed record.
+
+    Raises :class:`CloudEventHeaderError` naming the header and rule when one
+    is missing, repeated or malformed. ``content_type=None`` accepts any
+    content type (the default insists on ``application/avro``). Headers other
+    than the CloudEvents ones are ignored.
+    """
+    items = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+    found: dict[str, str] = {}
+    for name, value in items:
+        key = name.lower() if name.lower() == HEADER_CONTENT_TYPE else name
+        if key in REQUIRED or key == HEADER_TRACEPARENT:
+            if key in found:
+                raise _fail(key, "single", "appears more than once")
+            found[key] = _decode(key, value)
+    missing = [h for h in REQUIRED if h not in found]
+    if missing:
+        raise _fail(missing[0], "present", "is missing" + (f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))
+    if found[HEADER_SPECVERSION] != SPECVERSION:
+        raise _fail(HEADER_SPECVERSION, "specversion", f"must be {SPECVERSION!r}, got {found[HEADER_SPECVERSION]!r}")
+    if not found[HEADER_ID]:
+        raise _fail(HEADER_ID, "non_empty", "must not be empty")
+    if not _SOURCE.fullmatch(found[HEADER_SOURCE]):
+        raise _fail(HEADER_SOURCE, "ce_source", f"must look like /id/go/<region_code>/<source_system>, got {found[HEADER_SOURCE]!r}")
+    if not _CE_TYPE.fullmatch(found[HEADER_TYPE]):
+        raise _fail(HEADER_TYPE, "ce_type", f"must look like id.go.egov.<theme>.<EventName>.v<N>, got {found[HEADER_TYPE]!r}")
+    try:
+        time = datetime.fromisoformat(found[HEADER_TIME].replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(HEADER_TIME, "rfc3339", f"is not an RFC 3339 time: {found[HEADER_TIME]!r}") from None
+    if time.tzinfo is None:
+        raise _fail(HEADER_TIME, "rfc3339", f"has no UTC offset: {found[HEADER_TIME]!r}")
+    if content_type is not None and found[HEADER_CONTENT_TYPE] != content_type:
+        raise _fail(HEADER_CONTENT_TYPE, "content_type", f"must be {content_type!r}, got {found[HEADER_CONTENT_TYPE]!r}")
+    traceparent = found.get(HEADER_TRACEPARENT)
+    if traceparent is not None and not _TRACEPARENT.fullmatch(traceparent):
+        raise _fail(HEADER_TRACEPARENT, "traceparent", f"is not a W3C traceparent: {traceparent!r}")
+    return CloudEventHeaders(
+        id=found[HEADER_ID],
+        source=found[HEADER_SOURCE],
+        type=found[HEADER_TYPE],
+        time=time.astimezone(timezone.utc),
+        specversion=found[HEADER_SPECVERSION],
+        content_type=found[HEADER_CONTENT_TYPE],
+        traceparent=traceparent,
+    )
+
+
+__all__ = [
+    "SPECVERSION",
+    "CONTENT_TYPE",
+    "CloudEventHeaders",
+    "CloudEventHeaderError",
+    "build_headers",
+    "parse_headers",
+    "ce_source",
+    "format_time",
+    "new_trace_id",
+    "SchemaError",
+]
