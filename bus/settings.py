@@ -67,6 +67,11 @@ class EgovSettings(BaseSettings):
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC-SHA256 key that turns a NIK into nik_pseudonym (regional side only)"
     )
+    topic_replication_factor: int | None = Field(
+        None,
+        ge=1,
+        description="Replication factor for `egov-bus topics apply` (default: the catalogue's; always clamped to the broker count)",
+    )
     spool_dir: str = Field(
         ".egov/spool",
         description="Directory of the publishers' store-and-forward spools, one SQLite file per component",
