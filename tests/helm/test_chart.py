@@ -1,0 +1,429 @@
+"""helm/egov-bus without a cluster: lint, kubeconform, and the rendered manifests' promises."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bus.settings import EgovSettings
+from tests.fixtures.tools import run_tool
+from tests.helm.chart import (
+    ALL_ON,
+    CHART,
+    CRD_KINDS,
+    KUBE_VERSIONS,
+    NAMESPACE,
+    VARIANTS,
+    documents,
+    helm_template,
+    of_kind,
+    one,
+    pod_specs,
+    render,
+    values_file,
+)
+
+pytestmark = pytest.mark.tools
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "deploy" / "prometheus" / "rules.yml"
+
+
+@pytest.fixture(scope="module")
+def values_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("values")
+
+
+@pytest.fixture(scope="module")
+def variant_files(values_dir) -> dict[str, list[str | Path]]:
+    """helm arguments of each values variant."""
+    return {name: (["-f", values_file(values_dir, v, name)] if v else []) for name, v in VARIANTS.items()}
+
+
+@pytest.fixture(scope="module")
+def manifests(helm_bin, variant_files) -> dict[str, str]:
+    """Rendered output of each variant (rendered once per module: helm takes ~0.2 s a run)."""
+    out = {}
+    for name, args in variant_files.items():
+        result = helm_template(helm_bin, *args)
+        assert result.returncode == 0, result.explain()
+        out[name] = result.stdout
+    return out
+
+
+@pytest.fixture(scope="module")
+def defaults(manifests) -> list[dict]:
+    return documents(manifests["defaults"])
+
+
+@pytest.fixture(scope="module")
+def all_on(manifests) -> list[dict]:
+    return documents(manifests["all-on"])
+
+
+# ------------------------------------------------------------------ lint and schemas
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_helm_lint_strict(helm_bin, variant_files, variant):
+    result = run_tool([helm_bin, "lint", "--strict", CHART, *variant_files[variant]])
+    assert result.returncode == 0, result.explain()
+    assert "0 chart(s) failed" in result.output
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_kubeconform_strict(kubeconform_bin, k8s_schema_location, manifests, variant, kube_version, tmp_path):
+    manifest = tmp_path / f"{variant}.yaml"
+    manifest.write_text(manifests[variant])
+    result = run_tool(
+        [
+            kubeconform_bin, "-strict", "-summary", "-output", "json",
+            "-kubernetes-version", kube_version,
+            "-schema-location", k8s_schema_location,
+            "-skip", ",".join(CRD_KINDS),
+            manifest,
+        ]
+    )
+    assert result.returncode == 0, result.explain()
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    docs = documents(manifests[variant])
+    crds = sorted({d["kind"] for d in docs if d["kind"] in CRD_KINDS})
+    print(f"kubeconform {variant} on Kubernetes {kube_version}: {summary}; skipped (no CRD schema): {crds or 'none'}")
+    assert summary["invalid"] == 0 and summary["errors"] == 0, result.explain()
+    assert summary["valid"] == len(docs) - summary["skipped"]
+    assert summary["skipped"] == sum(1 for d in docs if d["kind"] in CRD_KINDS), "only CRDs may be skipped"
+
+
+def test_kubeconform_catches_an_invalid_manifest(kubeconform_bin, k8s_schema_location, manifests, tmp_path):
+    """The schemas really are applied: an unknown field and a wrong type are refused."""
+    bad = manifests["defaults"].replace("revisionHistoryLimit: 5", "revisionHistoryLimit: 5\n  replicaz: 2", 1)
+    bad = bad.replace("containerPort: 8080", 'containerPort: "8080"', 1)
+    assert bad != manifests["defaults"]
+    manifest = tmp_path / "bad.yaml"
+    manifest.write_text(bad)
+    result = run_tool(
+        [kubeconform_bin, "-strict", "-schema-location", k8s_schema_location, "-kubernetes-version", KUBE_VERSIONS[0], manifest]
+    )
+    assert result.returncode != 0
+    assert "additional properties 'replicaz' not allowed" in result.output, result.explain()
+    assert "got string, want integer" in result.output, result.explain()
+
+
+# ------------------------------------------------------------------ monitoring
+
+
+def test_monitoring_off_renders_no_servicemonitor_or_prometheusrule(defaults):
+    kinds = {d["kind"] for d in defaults}
+    assert "ServiceMonitor" not in kinds and "PrometheusRule" not in kinds
+
+
+def test_monitoring_on_renders_servicemonitors_and_the_same_rules(all_on):
+    monitors = of_kind(all_on, "ServiceMonitor")
+    assert sorted(m["metadata"]["name"] for m in monitors) == ["egov-egov-bus-gateway", "egov-egov-bus-processor"]
+    for monitor in monitors:
+        assert monitor["metadata"]["labels"]["release"] == "prometheus"
+        assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+    rule = one(all_on, "PrometheusRule")
+    assert rule["spec"] == yaml.safe_load(RULES.read_text())
+
+
+def test_chart_rules_copy_is_identical_to_deploy_rules():
+    copy = CHART / "files" / "rules.yml"
+    assert copy.read_text() == RULES.read_text(), (
+        f"{copy} differs from {RULES}; copy it: cp {RULES.relative_to(ROOT)} {copy.relative_to(ROOT)}"
+    )
+
+
+def test_each_servicemonitor_selects_exactly_one_service(all_on):
+    services = of_kind(all_on, "Service")
+    for monitor in of_kind(all_on, "ServiceMonitor"):
+        selector = monitor["spec"]["selector"]
+        matched = [
+            s["metadata"]["name"]
+            for s in services
+            if selector["matchLabels"].items() <= s["metadata"]["labels"].items()
+            and all(e["key"] not in s["metadata"]["labels"] for e in selector.get("matchExpressions", []))
+        ]
+        assert len(matched) == 1, f"{monitor['metadata']['name']} selects {matched}: pods would be scraped twice"
+
+
+# ------------------------------------------------------------------ Strimzi
+
+
+def test_strimzi_topics_one_per_catalogue_topic(all_on):
+    from topics.catalog import load_catalog
+
+    catalogue = load_catalog()
+    topics = of_kind(all_on, "KafkaTopic")
+    names = [t["spec"]["topicName"] for t in topics]
+    assert len(names) == len(set(names)) == len(catalogue.topics)
+    assert set(names) == {t.name for t in catalogue.topics}
+    for topic in topics:
+        spec = catalogue.topic(topic["spec"]["topicName"])
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "egov"
+        assert topic["metadata"]["namespace"] == NAMESPACE
+        assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", topic["metadata"]["name"])
+        assert topic["spec"]["partitions"] == spec.partitions
+        assert topic["spec"]["replicas"] == spec.replication_factor
+        assert {k: str(v) for k, v in topic["spec"]["config"].items()} == dict(spec.config)
+
+
+def test_strimzi_topics_replicas_override(helm_bin, manifests):
+    topics = of_kind(documents(manifests["alternative"]), "KafkaTopic")
+    assert topics and {t["spec"]["replicas"] for t in topics} == {1}
+
+
+def test_strimzi_off_renders_no_strimzi_resources(defaults):
+    assert not [d for d in defaults if d["apiVersion"].startswith("kafka.strimzi.io/")]
+
+
+def test_region_users_scram_with_prefixed_acls(all_on):
+    users = {u["metadata"]["name"]: u for u in of_kind(all_on, "KafkaUser")}
+    assert set(users) == {
+        "egov-region-32",
+        "egov-region-32-01",
+        "egov-region-91-01",
+        "egov-egov-bus-gateway",
+        "egov-egov-bus-processor",
+    }
+    from topics.catalog import load_catalog
+
+    theme_topics = {t.name for t in load_catalog().of_kind("theme")}
+    for name in ("egov-region-32", "egov-region-32-01", "egov-region-91-01"):
+        spec = users[name]["spec"]
+        assert spec["authentication"] == {"type": "scram-sha-512"}
+        assert spec["authorization"]["type"] == "simple"
+        assert spec["quotas"] == {"producerByteRate": 1048576}
+        acls = spec["authorization"]["acls"]
+        writes = {a["resource"]["name"] for a in acls if "Write" in a["operations"] and a["resource"]["type"] == "topic"}
+        assert writes == theme_topics, "a region may write the theme topics and nothing else"
+        prefixed = {(a["resource"]["type"], a["resource"]["name"]) for a in acls if a["resource"]["patternType"] == "prefix"}
+        province = name.split("-")[2]
+        assert prefixed == {
+            ("topic", f"egov.province.{province}."),
+            ("group", f"{name}-"),
+            ("transactionalId", f"{name}-"),
+        }
+
+
+def test_sasl_components_use_their_strimzi_users_secrets(all_on):
+    for kind, suffix in (("Deployment", "-gateway"), ("StatefulSet", "-processor")):
+        env = {e["name"]: e for e in one(all_on, kind, suffix)["spec"]["template"]["spec"]["containers"][0]["env"]}
+        user = f"egov-egov-bus{suffix}"
+        assert env["EGOV_SASL_USERNAME"]["value"] == user
+        assert env["EGOV_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
+
+
+# ------------------------------------------------------------------ workloads
+
+
+def test_gateway_deployment_service_hpa_pdb(defaults):
+    deployment = one(defaults, "Deployment", "-gateway")
+    assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["egov-bus"] and container["args"][0] == "gateway"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    hpa = one(defaults, "HorizontalPodAutoscaler", "-gateway")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment["metadata"]["name"]}
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    for kind in ("Service", "PodDisruptionBudget"):
+        obj = one(defaults, kind, "-gateway")
+        selector = obj["spec"]["selector"] if kind == "Service" else obj["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items(), f"{kind} does not select the gateway pods"
+
+
+def test_processors_are_a_statefulset_consumer_group_with_state_volumes(defaults):
+    sts = one(defaults, "StatefulSet", "-processor")
+    assert sts["spec"]["replicas"] == 3
+    assert sts["spec"]["serviceName"] == one(defaults, "Service", "-processor-headless")["metadata"]["name"]
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["egov-bus"] and container["args"] == ["process"]
+    claim = sts["spec"]["volumeClaimTemplates"][0]
+    assert claim["metadata"]["name"] == "state"
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["state"] == container["workingDir"] == "/var/lib/egov-bus"
+    # Every replica joins the same group: nothing per-pod distinguishes their Kafka group.
+    assert not [e for e in container["env"] if "GROUP" in e["name"]]
+
+
+def test_config_change_changes_the_checksum(helm_bin, defaults):
+    def checksums(docs):
+        return {
+            kind: one(docs, kind, suffix)["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+            for kind, suffix in (("Deployment", "-gateway"), ("StatefulSet", "-processor"))
+        }
+
+    before = checksums(defaults)
+    changed = checksums(render(helm_bin, "--set", "kafka.bootstrapServers=other-kafka-bootstrap:9092"))
+    assert all(before[k] != changed[k] for k in before), "a config change must roll the pods"
+    unrelated = checksums(render(helm_bin, "--set", "gateway.resources.limits.memory=1Gi"))
+    assert unrelated == before, "a change outside the ConfigMap must not change its checksum"
+    assert all(re.fullmatch(r"[0-9a-f]{64}", c) for c in before.values())
+
+
+def test_config_env_file_holds_only_known_settings(manifests):
+    known = {f"EGOV_{name}".upper() for name in EgovSettings.model_fields} | {"EGOV_ENV_FILE"}
+    for variant in VARIANTS:
+        docs = documents(manifests[variant])
+        env_file = one(docs, "ConfigMap", "-config")["data"]["egov.env"]
+        keys = [line.split("=", 1)[0] for line in env_file.splitlines() if line.strip()]
+        assert set(keys) <= known, f"{variant}: unknown settings {sorted(set(keys) - known)} (bus.settings refuses them)"
+        for where, spec in pod_specs(docs).items():
+            for container in spec["containers"]:
+                names = {e["name"] for e in container.get("env", []) if e["name"].startswith("EGOV_")}
+                assert names <= known, f"{variant} {where}: unknown settings {sorted(names - known)}"
+
+
+def test_containers_are_locked_down(manifests):
+    for variant in VARIANTS:
+        for where, spec in pod_specs(documents(manifests[variant])).items():
+            pod = spec.get("securityContext", {})
+            assert pod.get("runAsNonRoot") is True, where
+            for container in spec["containers"]:
+                sc = container["securityContext"]
+                assert sc["runAsNonRoot"] is True, where
+                assert sc["readOnlyRootFilesystem"] is True, where
+                assert sc["allowPrivilegeEscalation"] is False, where
+                assert sc["capabilities"]["drop"] == ["ALL"] and not sc["capabilities"].get("add"), where
+                seccomp = sc.get("seccompProfile") or pod.get("seccompProfile")
+                assert seccomp == {"type": "RuntimeDefault"}, where
+                assert container["resources"].get("requests"), f"{where}: no resource requests"
+                assert any(m["mountPath"] == "/tmp" for m in container["volumeMounts"]), f"{where}: no writable /tmp"
+            assert spec["automountServiceAccountToken"] is False, where
+
+
+def test_secrets_are_referenced_never_inlined(all_on, manifests):
+    for variant in VARIANTS:
+        assert not of_kind(documents(manifests[variant]), "Secret"), f"{variant}: the chart must not create Secrets"
+    referenced = set()
+    for spec in pod_specs(all_on).values():
+        for container in spec["containers"]:
+            for env in container.get("env", []):
+                assert not re.search(r"PASSWORD|SECRET|_KEY$|BASIC_AUTH", env["name"]) or "valueFrom" in env, (
+                    f"{env['name']} must come from a Secret"
+                )
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    referenced.add(ref["name"])
+        referenced |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+    assert referenced == {
+        "egov-egov-bus-gateway",  # Strimzi's Secret of the gateway's KafkaUser
+        "egov-egov-bus-processor",
+        "egov-registry-auth",
+        "egov-pseudonym-key",
+        "egov-gateway-api-keys",
+        "egov-cluster-ca-cert",
+        "registry-db",
+    }
+
+
+def test_network_policies_cover_every_workload(all_on):
+    policies = of_kind(all_on, "NetworkPolicy")
+    selected = [p["spec"]["podSelector"]["matchLabels"] for p in policies]
+    workloads = [d for d in all_on if d["kind"] in ("Deployment", "StatefulSet")]
+    assert len(workloads) == 3
+    for workload in workloads:
+        labels = workload["spec"]["template"]["metadata"]["labels"]
+        assert any(sel.items() <= labels.items() for sel in selected), f"{workload['metadata']['name']} has no NetworkPolicy"
+    for policy in policies:
+        assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        assert {} not in policy["spec"]["egress"], "allowExternalEgress=false must not allow all egress"
+
+
+def test_apicurio_registry_is_optional_and_wired(defaults, all_on):
+    assert not [d for d in defaults if d["metadata"]["name"].endswith("-registry")]
+    registry = one(all_on, "Deployment", "-registry")
+    env = {e["name"]: e for e in registry["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["APICURIO_STORAGE_SQL_KIND"]["value"] == "postgresql"
+    assert env["APICURIO_DATASOURCE_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "registry-db"
+    env_file = one(all_on, "ConfigMap", "-config")["data"]["egov.env"]
+    service = one(all_on, "Service", "-registry")["metadata"]["name"]
+    assert f"EGOV_SCHEMA_REGISTRY_URL=http://{service}:8080/apis/ccompat/v7" in env_file.splitlines()
+
+
+def test_notes_render(helm_bin, values_dir, tmp_path):
+    """NOTES.txt renders with every part on (helm template does not print NOTES: wrap it in a ConfigMap)."""
+    copy = tmp_path / "egov-bus"
+    shutil.copytree(CHART, copy)
+    shutil.copy(copy / "templates" / "NOTES.txt", copy / "files" / "notes.txt")
+    (copy / "templates" / "notes-probe.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-probe\ndata:\n'
+        '  notes: {{ tpl (.Files.Get "files/notes.txt") . | toJson }}\n'
+    )
+    result = helm_template(
+        helm_bin, "-f", values_file(values_dir, ALL_ON, "notes"), "--show-only", "templates/notes-probe.yaml", chart=copy
+    )
+    assert result.returncode == 0, result.explain()
+    notes = documents(result.stdout)[0]["data"]["notes"]
+    assert "Schema registry: http://egov-egov-bus-registry:8080/apis/ccompat/v7" in notes
+    assert "3 regional KafkaUser(s) plus the gateway's and processors'" in notes
+    assert "Monitoring: ServiceMonitor on, PrometheusRule on." in notes
+
+
+# ------------------------------------------------------------------ refusals
+
+
+BAD_VALUES = {
+    "unknown top-level key": ({"gatway": {"enabled": True}}, "additional properties 'gatway' not allowed"),
+    "unknown nested key": ({"gateway": {"replicas": 3}}, "additional properties 'replicas' not allowed"),
+    "negative replicas": ({"processor": {"replicaCount": 0}}, "/processor/replicaCount"),
+    "bad security protocol": ({"kafka": {"securityProtocol": "TLS"}}, "/kafka/securityProtocol"),
+    "SASL without a password Secret": ({"kafka": {"securityProtocol": "SASL_SSL"}}, "/kafka/auth/existingSecret"),
+    "region code as a number": ({"strimzi": {"users": {"enabled": True, "regions": [32.01]}}}, "/strimzi/users/regions/0"),
+    "region code malformed": ({"strimzi": {"users": {"enabled": True, "regions": ["3201"]}}}, "/strimzi/users/regions/0"),
+    # (helm names the wrong path for propertyNames errors, so match the message)
+    "setting key not EGOV_": ({"config": {"extra": {"bootstrap_servers": "x:1"}}}, "invalid propertyName 'bootstrap_servers'"),
+    "secret in the config map": ({"config": {"extra": {"EGOV_SASL_PASSWORD": "hunter2"}}}, "invalid propertyName 'EGOV_SASL_PASSWORD'"),
+    "image digest malformed": ({"image": {"digest": "latest"}}, "/image/digest"),
+    "registry url without scheme": ({"registry": {"url": "apicurio:8080"}}, "/registry/url"),
+    "no registry at all": ({"registry": {"url": ""}}, "/registry/url"),
+    "bootstrap without port": ({"kafka": {"bootstrapServers": "kafka"}}, "/kafka/bootstrapServers"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_VALUES))
+def test_bad_values_are_refused_by_the_schema(helm_bin, values_dir, case):
+    values, message = BAD_VALUES[case]
+    result = helm_template(helm_bin, "-f", values_file(values_dir, values, re.sub(r"\W+", "-", case)))
+    assert result.returncode != 0, f"{case}: accepted\n{result.stdout[:500]}"
+    assert "values don't meet the specifications of the schema" in result.stderr, result.explain()
+    assert message in result.stderr, result.explain()
+
+
+# ------------------------------------------------------------------ broken chart
+
+
+@pytest.fixture
+def chart_copy(tmp_path) -> Path:
+    copy = tmp_path / "egov-bus"
+    shutil.copytree(CHART, copy)
+    return copy
+
+
+def test_a_template_syntax_error_fails_lint_and_template(helm_bin, chart_copy):
+    (chart_copy / "templates" / "broken.yaml").write_text("kind: ConfigMap\nname: {{ .Values.nope \n")
+    assert run_tool([helm_bin, "lint", "--strict", chart_copy]).returncode != 0
+    assert helm_template(helm_bin, chart=chart_copy).returncode != 0
+
+
+def test_a_template_rendering_an_invalid_object_fails_kubeconform(helm_bin, kubeconform_bin, k8s_schema_location, chart_copy, tmp_path):
+    service = chart_copy / "templates" / "gateway-service.yaml"
+    service.write_text(service.read_text().replace("targetPort: http", "targetPort: http\n      protocl: TCP"))
+    result = helm_template(helm_bin, chart=chart_copy)
+    assert result.returncode == 0, result.explain()
+    manifest = tmp_path / "out.yaml"
+    manifest.write_text(result.stdout)
+    check = run_tool(
+        [kubeconform_bin, "-strict", "-kubernetes-version", KUBE_VERSIONS[0], "-schema-location", k8s_schema_location,
+         "-skip", ",".join(CRD_KINDS), manifest]
+    )
+    assert check.returncode != 0 and "protocl" in check.output, check.explain()
