@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, localcontext
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -59,21 +59,20 @@ def _money(value: Decimal) -> Decimal:
         raise PydanticCustomError("finite_amount", "amount must be a finite number, got {value}", {"value": str(value)})
     if value < 0:
         raise PydanticCustomError("non_negative", "amount must not be negative, got {value}", {"value": str(value)})
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    if exponent < -MONEY_SCALE and value != value.quantize(_CENT):
-        raise PydanticCustomError(
-            "decimal_scale", "amount has more than {scale} decimal places: {value}", {"scale": MONEY_SCALE, "value": str(value)}
-        )
-    try:
-        quantized = value.quantize(_CENT)
-    except InvalidOperation:
-        quantized = None
-    if quantized is None or len(quantized.as_tuple().digits) > MONEY_PRECISION:
+    # Integer digits first (adjusted() is the exponent of the leading digit), so that the
+    # quantize below always fits the context's precision.
+    if value != 0 and value.adjusted() >= MONEY_PRECISION - MONEY_SCALE:
         raise PydanticCustomError(
             "decimal_precision",
             "amount does not fit decimal({precision},{scale}) (at most {int_digits} digits before the point): {value}",
             {"precision": MONEY_PRECISION, "scale": MONEY_SCALE, "int_digits": MONEY_PRECISION - MONEY_SCALE, "value": str(value)},
+        )
+    with localcontext() as ctx:
+        ctx.prec = MONEY_PRECISION + 10
+        quantized = value.quantize(_CENT)
+    if quantized != value:
+        raise PydanticCustomError(
+            "decimal_scale", "amount has more than {scale} decimal places: {value}", {"scale": MONEY_SCALE, "value": str(value)}
         )
     return quantized
 
