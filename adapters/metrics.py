@@ -1,0 +1,76 @@
+"""Prometheus metrics of the regional side.
+
+Labels are bounded on purpose (theme, reason, outcome): never a region code,
+an event id or a free-text error, which would explode the series count.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import REGISTRY, Counter
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+GATEWAY_ACCEPTED = Counter(
+    "egov_gateway_events_accepted_total",
+    "Events the ingest gateway accepted (acknowledged by the broker or durably spooled)",
+    ["theme"],
+)
+GATEWAY_REJECTED = Counter(
+    "egov_gateway_events_rejected_total",
+    "Events the ingest gateway refused, by reason (unauthorized, forbidden, invalid, too_large, unavailable)",
+    ["theme", "reason"],
+)
+PUBLISHED = Counter(
+    "egov_publisher_events_published_total",
+    "Events handed to the publisher SDK, by outcome (acked, spooled, failed)",
+    ["theme", "outcome"],
+)
+OUTBOX_RELAYED = Counter(
+    "egov_outbox_rows_relayed_total",
+    "Outbox rows the relay handled, by outcome (sent, invalid, failed)",
+    ["outcome"],
+)
+REGISTRY_ERRORS = Counter(
+    "egov_registry_errors_total",
+    "Schema registry calls that failed, by operation (register, lookup)",
+    ["operation"],
+)
+
+#: The publisher's outcome label values.
+ACKED, SPOOLED, FAILED = "acked", "spooled", "failed"
+
+
+class _SpoolCollector(Collector):
+    """Spool gauges computed at scrape time over every open spool of the process."""
+
+    def __init__(self) -> None:
+        self._spools: "weakref.WeakSet[Any]" = weakref.WeakSet()
+        self._lock = threading.Lock()
+
+    def track(self, spool: Any) -> None:
+        with self._lock:
+            self._spools.add(spool)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            spools = [s for s in self._spools if not s.closed]
+        depth = GaugeMetricFamily("egov_spool_depth_events", "Events waiting in the store-and-forward spool")
+        age = GaugeMetricFamily(
+            "egov_spool_oldest_age_seconds", "Age of the oldest event waiting in the spool (0 when empty)"
+        )
+        limit = GaugeMetricFamily("egov_spool_limit_events", "Configured limit of the spool, in events")
+        depth.add_metric([], float(sum(s.depth for s in spools)))
+        age.add_metric([], max((s.oldest_age_s() for s in spools), default=0.0))
+        limit.add_metric([], float(max((s.max_events for s in spools), default=0)))
+        yield depth
+        yield age
+        yield limit
+
+
+SPOOLS = _SpoolCollector()
+REGISTRY.register(SPOOLS)

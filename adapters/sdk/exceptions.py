@@ -1,0 +1,19 @@
+"""Errors of the publisher SDK."""
+
+from bus.errors import EgovBusError
+
+
+class PublisherError(EgovBusError):
+    """Base class of publisher errors."""
+
+
+class PublisherClosedError(PublisherError):
+    """The publisher was closed; create a new one."""
+
+
+class PublishFailedError(PublisherError):
+    """The broker refused an event for good (not retriable), or no spool could take it."""
+
+
+class PublishTimeoutError(PublisherError):
+    """Events were neither acknowledged nor spooled within the timeout."""
