@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install system-deps demo test test-unit test-reliability bench lint clean dev-up dev-down
+.PHONY: help install system-deps contracts demo test test-unit test-reliability bench lint clean dev-up dev-down
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,7 +25,7 @@ demo: $(STAMP) ## Run the demo on a local Kafka + registry (stopped at the end)
 system-deps: ## Install the Debian packages the tests run as real parts (prometheus, postgresql, chromium)
 	deploy/tools/system-deps.sh
 
-test: $(STAMP) system-deps ## Run the test suite against a broker and registry it starts itself
+test: $(STAMP) system-deps tools ## Run the test suite against a broker and registry it starts itself
 	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
 
 test-unit: $(STAMP) ## Unit tests only (no services)
@@ -37,6 +37,12 @@ dev-up: $(STAMP) ## Start the local stack and leave it running (.egov/dev.env)
 dev-down: $(STAMP) ## Stop the local stack
 	$(BIN)/egov-bus dev down
 
+contracts: $(STAMP) ## Regenerate the pydantic models and docs/events.md from the .avsc files
+	$(BIN)/python -m schemas.codegen
+	$(BIN)/egov-bus catalog markdown
+
 clean: ## Remove the virtualenv and local state (the download cache stays)
 	-test -x $(BIN)/egov-bus && $(BIN)/egov-bus dev down
 	rm -rf $(VENV) .egov .pytest_cache
+
+include mk/tools.mk
