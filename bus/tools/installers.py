@@ -28,11 +28,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+
 from bus.devstack.artifacts import cache_dir
 from bus.tools.exceptions import ToolInstallError
 
 HELM_VERSION = "v3.22.0"
 KUBECONFORM_VERSION = "v0.8.0"
+# CRD schemas of prometheus-operator (ServiceMonitor, PrometheusRule): generated from its Go API
+# module with controller-gen, the way the project itself generates its CRDs.
+CONTROLLER_TOOLS_VERSION = "v0.23.0"
+PROMETHEUS_OPERATOR_API_VERSION = "v0.95.2"
 # Only used when Debian's promtool is missing; v0.316.0 is Prometheus 3.16.0.
 PROMTOOL_GO_VERSION = "v0.316.0"
 KUBERNETES_SCHEMA_PACKAGE = ("kubernetes-validate", "1.37.0")
@@ -245,6 +251,97 @@ def _localise_schema(raw: bytes) -> str:
     return json.dumps(schema).replace('"/api/_definitions.json#', '"_definitions.json#')
 
 
+_CONTROLLER_GEN_MODULE = "sigs.k8s.io/controller-tools/cmd/controller-gen"
+_MONITORING_API = "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring"
+
+
+def controller_gen(progress: Progress = _quiet) -> Path:
+    """Path of the pinned controller-gen (kubebuilder's CRD generator), built on first use."""
+    return _go_install("controller-gen", _CONTROLLER_GEN_MODULE, CONTROLLER_TOOLS_VERSION, "-s -w", progress)
+
+
+def crd_schemas(progress: Progress = _quiet) -> Path:
+    """Folder of JSON schemas for the prometheus-operator CRDs: ``<group>/<kind>_<version>.json``.
+
+    controller-gen turns the pinned ``monitoring/v1`` Go API into CRDs; each
+    version's ``openAPIV3Schema`` becomes a strict JSON schema (unknown fields
+    refused, as kubeconform ``-strict`` does for built-in kinds).
+    """
+    target = cache_dir() / "crd-schemas" / f"prometheus-operator-{PROMETHEUS_OPERATOR_API_VERSION}"
+    marker = target / ".complete"
+    if marker.exists():
+        return target
+    generator = controller_gen(progress)
+    with _install_lock():
+        if marker.exists():
+            return target
+        go = _find_go()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        progress(f"generating prometheus-operator {PROMETHEUS_OPERATOR_API_VERSION} CRD schemas with controller-gen ...")
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".crds-") as tmp:
+            work = Path(tmp)
+            module = work / "module"
+            module.mkdir()
+            (module / "go.mod").write_text("module egov.local/crdschemas\n\ngo 1.24\n")
+            (module / "crds.go").write_text(f'package crdschemas\n\nimport _ "{_MONITORING_API}/v1"\n')
+            env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+            steps = [
+                [go, "get", f"{_MONITORING_API}@{PROMETHEUS_OPERATOR_API_VERSION}"],
+                [go, "mod", "tidy"],
+                [str(generator), "crd:crdVersions=v1,maxDescLen=0", f"paths={_MONITORING_API}/v1",
+                 f"output:crd:dir={work / 'crds'}"],
+            ]
+            for cmd in steps:
+                try:
+                    proc = subprocess.run(cmd, cwd=module, env=env, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    raise ToolInstallError(f"{' '.join(cmd)} timed out", tool="crd-schemas") from None
+                if proc.returncode != 0:
+                    tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-15:])
+                    raise ToolInstallError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", tool="crd-schemas")
+            out = work / "schemas"
+            written = 0
+            for crd_file in sorted((work / "crds").glob("*.yaml")):
+                crd = yaml.safe_load(crd_file.read_text())
+                group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"].lower()
+                for version in crd["spec"]["versions"]:
+                    schema = strict_json_schema(version["schema"]["openAPIV3Schema"])
+                    path = out / group / f"{kind}_{version['name']}.json"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(json.dumps(schema))
+                    written += 1
+            if not written:
+                raise ToolInstallError("controller-gen produced no CRDs", tool="crd-schemas")
+            (out / ".complete").write_text(PROMETHEUS_OPERATOR_API_VERSION)
+            shutil.rmtree(target, ignore_errors=True)
+            os.replace(out, target)
+        return target
+
+
+def strict_json_schema(node: object) -> object:
+    """An OpenAPI v3 (structural CRD) schema as a JSON schema that refuses unknown fields.
+
+    Objects with declared ``properties`` get ``additionalProperties: false``
+    unless they preserve unknown fields; ``nullable`` becomes a null type;
+    ``x-kubernetes-*`` extensions are dropped (their meaning is kept above).
+    """
+    if isinstance(node, list):
+        return [strict_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: strict_json_schema(v) for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"}
+    if node.get("nullable") and isinstance(out.get("type"), str):
+        out["type"] = [out["type"], "null"]
+    if "properties" in node and "additionalProperties" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    return out
+
+
+def crd_schema_location(progress: Progress = _quiet) -> str:
+    """kubeconform ``-schema-location`` template for the generated CRD schemas."""
+    return str(crd_schemas(progress)) + "/{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json"
+
+
 def k8s_schema_location(progress: Progress = _quiet) -> str:
     """kubeconform ``-schema-location`` template pointing at the cached schemas."""
     root = k8s_schemas(progress)
@@ -256,6 +353,7 @@ TOOLS: dict[str, Callable[..., Path]] = {
     "kubeconform": kubeconform,
     "promtool": promtool,
     "k8s-schemas": k8s_schemas,
+    "crd-schemas": crd_schemas,
 }
 
 

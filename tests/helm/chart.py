@@ -20,8 +20,10 @@ NAMESPACE = "egov-system"
 #: The chart's oldest supported Kubernetes (Chart.yaml kubeVersion) and the newest with schemas.
 KUBE_VERSIONS = ("1.29.0", "1.37.0")
 
-#: Custom resources kubeconform has no schema for here (no CRD schemas on this machine).
-CRD_KINDS = ("KafkaTopic", "KafkaUser", "ServiceMonitor", "PrometheusRule")
+#: Custom resources kubeconform has no schema for: Strimzi publishes its CRDs only in its release
+#: archives (its CRD generator is not on Maven Central). tests/helm/test_strimzi_resources.py
+#: checks them against the Strimzi v1beta2 fields the chart uses instead.
+NO_SCHEMA_KINDS = ("KafkaTopic", "KafkaUser")
 
 #: Every optional part on: Strimzi topics and users, monitoring, Apicurio on PostgreSQL,
 #: SASL_SSL with a CA, every Secret reference, strict network policy.
@@ -101,6 +103,17 @@ def helm_template(
     if kube_version:
         cmd += ["--kube-version", kube_version]
     return run_tool([*cmd, *args])
+
+
+def kubeconform_cmd(
+    kubeconform: Path, k8s_location: str, crd_location: str, kube_version: str, *args: str | Path
+) -> list[str | Path]:
+    """kubeconform -strict with the offline Kubernetes and CRD schemas, skipping the kinds without one."""
+    return [
+        kubeconform, "-strict", "-kubernetes-version", kube_version,
+        "-schema-location", k8s_location, "-schema-location", crd_location,
+        "-skip", ",".join(NO_SCHEMA_KINDS), *args,
+    ]
 
 
 def documents(manifest: str) -> list[dict]:

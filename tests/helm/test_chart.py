@@ -15,12 +15,13 @@ from tests.fixtures.tools import run_tool
 from tests.helm.chart import (
     ALL_ON,
     CHART,
-    CRD_KINDS,
     KUBE_VERSIONS,
     NAMESPACE,
+    NO_SCHEMA_KINDS,
     VARIANTS,
     documents,
     helm_template,
+    kubeconform_cmd,
     of_kind,
     one,
     pod_specs,
@@ -78,42 +79,46 @@ def test_helm_lint_strict(helm_bin, variant_files, variant):
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_kubeconform_strict(kubeconform_bin, k8s_schema_location, manifests, variant, kube_version, tmp_path):
+def test_kubeconform_strict(
+    kubeconform_bin, k8s_schema_location, crd_schema_location, manifests, variant, kube_version, tmp_path
+):
     manifest = tmp_path / f"{variant}.yaml"
     manifest.write_text(manifests[variant])
     result = run_tool(
-        [
-            kubeconform_bin, "-strict", "-summary", "-output", "json",
-            "-kubernetes-version", kube_version,
-            "-schema-location", k8s_schema_location,
-            "-skip", ",".join(CRD_KINDS),
-            manifest,
-        ]
+        kubeconform_cmd(
+            kubeconform_bin, k8s_schema_location, crd_schema_location, kube_version,
+            "-summary", "-output", "json", manifest,
+        )
     )
     assert result.returncode == 0, result.explain()
-    report = json.loads(result.stdout)
-    summary = report["summary"]
+    summary = json.loads(result.stdout)["summary"]
     docs = documents(manifests[variant])
-    crds = sorted({d["kind"] for d in docs if d["kind"] in CRD_KINDS})
-    print(f"kubeconform {variant} on Kubernetes {kube_version}: {summary}; skipped (no CRD schema): {crds or 'none'}")
+    skipped_kinds = sorted({d["kind"] for d in docs if d["kind"] in NO_SCHEMA_KINDS})
+    print(f"kubeconform {variant} on Kubernetes {kube_version}: {summary}; skipped (no CRD schema): {skipped_kinds or 'none'}")
     assert summary["invalid"] == 0 and summary["errors"] == 0, result.explain()
+    assert summary["skipped"] == sum(1 for d in docs if d["kind"] in NO_SCHEMA_KINDS), "only Strimzi kinds may be skipped"
     assert summary["valid"] == len(docs) - summary["skipped"]
-    assert summary["skipped"] == sum(1 for d in docs if d["kind"] in CRD_KINDS), "only CRDs may be skipped"
 
 
-def test_kubeconform_catches_an_invalid_manifest(kubeconform_bin, k8s_schema_location, manifests, tmp_path):
-    """The schemas really are applied: an unknown field and a wrong type are refused."""
-    bad = manifests["defaults"].replace("revisionHistoryLimit: 5", "revisionHistoryLimit: 5\n  replicaz: 2", 1)
+def test_kubeconform_catches_an_invalid_manifest(
+    kubeconform_bin, k8s_schema_location, crd_schema_location, manifests, tmp_path
+):
+    """The schemas really are applied: unknown fields and wrong types are refused, CRDs included."""
+    bad = manifests["all-on"].replace("revisionHistoryLimit: 5", "revisionHistoryLimit: 5\n  replicaz: 2", 1)
     bad = bad.replace("containerPort: 8080", 'containerPort: "8080"', 1)
-    assert bad != manifests["defaults"]
+    bad = bad.replace("scrapeTimeout: 10s", "scrapeTimout: 10s", 1)
+    bad = bad.replace("- alert: EgovDlqRateHigh", "- alert: EgovDlqRateHigh\n          severity: warning", 1)
     manifest = tmp_path / "bad.yaml"
     manifest.write_text(bad)
-    result = run_tool(
-        [kubeconform_bin, "-strict", "-schema-location", k8s_schema_location, "-kubernetes-version", KUBE_VERSIONS[0], manifest]
-    )
+    result = run_tool(kubeconform_cmd(kubeconform_bin, k8s_schema_location, crd_schema_location, KUBE_VERSIONS[0], manifest))
     assert result.returncode != 0
-    assert "additional properties 'replicaz' not allowed" in result.output, result.explain()
-    assert "got string, want integer" in result.output, result.explain()
+    for message in (
+        "additional properties 'replicaz' not allowed",
+        "got string, want integer",
+        "additional properties 'scrapeTimout' not allowed",
+        "additional properties 'severity' not allowed",
+    ):
+        assert message in result.output, result.explain()
 
 
 # ------------------------------------------------------------------ monitoring
@@ -415,15 +420,14 @@ def test_a_template_syntax_error_fails_lint_and_template(helm_bin, chart_copy):
     assert helm_template(helm_bin, chart=chart_copy).returncode != 0
 
 
-def test_a_template_rendering_an_invalid_object_fails_kubeconform(helm_bin, kubeconform_bin, k8s_schema_location, chart_copy, tmp_path):
+def test_a_template_rendering_an_invalid_object_fails_kubeconform(
+    helm_bin, kubeconform_bin, k8s_schema_location, crd_schema_location, chart_copy, tmp_path
+):
     service = chart_copy / "templates" / "gateway-service.yaml"
     service.write_text(service.read_text().replace("targetPort: http", "targetPort: http\n      protocl: TCP"))
     result = helm_template(helm_bin, chart=chart_copy)
     assert result.returncode == 0, result.explain()
     manifest = tmp_path / "out.yaml"
     manifest.write_text(result.stdout)
-    check = run_tool(
-        [kubeconform_bin, "-strict", "-kubernetes-version", KUBE_VERSIONS[0], "-schema-location", k8s_schema_location,
-         "-skip", ",".join(CRD_KINDS), manifest]
-    )
+    check = run_tool(kubeconform_cmd(kubeconform_bin, k8s_schema_location, crd_schema_location, KUBE_VERSIONS[0], manifest))
     assert check.returncode != 0 and "protocl" in check.output, check.explain()
