@@ -86,6 +86,16 @@ class EgovSettings(BaseSettings):
         None,
         description="Hashed per-region API keys inline: 'region_code=sha256:<hex>' entries, comma separated",
     )
+    processor_app_id: str = Field(
+        "egov-processors", description="Faust application id: the processors' consumer group and table prefix"
+    )
+    processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
+        "exactly_once", description="Faust processing guarantee; views stay exact either way (idempotent by event_id)"
+    )
+    processor_data_dir: str = Field(".egov/processors", description="Local state directory of a processor worker")
+    metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="Port of a component's Prometheus /metrics endpoint (0: a free port)"
+    )
 
     @model_validator(mode="after")
     def _check_security(self) -> "EgovSettings":
