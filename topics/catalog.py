@@ -197,6 +197,26 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
     all_events = tuple(schemas.EVENT_TYPES)
     for i, raw in enumerate(data.get("routed") or []):
         where = f"routed[{i}]"
+        if raw.get("for_each") is None and raw.get("themes"):
+            # A single feed (e.g. a ministry's) carrying the events of some themes.
+            themes = [str(t) for t in raw["themes"]]
+            unknown_themes = sorted(set(themes) - set(schemas.THEMES))
+            if unknown_themes:
+                raise CatalogError(f"{path}: {where}: unknown themes {unknown_themes}")
+            partitions, config = defaults["routed"]
+            specs.append(
+                TopicSpec(
+                    name=str(raw["name"]),
+                    base_name=str(raw["name"]),
+                    kind="routed",
+                    partitions=_int(f"{where}.partitions", raw.get("partitions", partitions)),
+                    config={**config, **_str_config(where, raw.get("config"))},
+                    event_types=tuple(n for n, et in schemas.EVENT_TYPES.items() if et.theme in themes),
+                    doc=str(raw.get("doc", "")),
+                    replication_factor=rf,
+                )
+            )
+            continue
         if raw.get("for_each") != "province" or "{province_code}" not in str(raw.get("name", "")):
             raise CatalogError(f"{path}: {where}: needs for_each: province and a name with {{province_code}}")
         partitions, config = defaults["routed"]
