@@ -19,7 +19,10 @@ def test_theme_dlq_view_and_routed_topics():
     assert [t.name for t in cat.of_kind("theme")] == [f"egov.{t}.events" for t in schemas.THEMES]
     assert [t.name for t in cat.of_kind("dlq")] == [f"egov.{t}.dlq" for t in schemas.THEMES]
     assert [t.name for t in cat.of_kind("view")] == VIEWS
-    assert len(cat.of_kind("routed")) == 38
+    assert len(cat.of_kind("routed")) == 38 + 2  # per-province feeds and two ministry feeds
+    assert cat.topic("egov.ministry.finance.events").event_types == tuple(
+        n for n, et in __import__("schemas").EVENT_TYPES.items() if et.theme in ("budgeting", "treasury", "revenue")
+    )
     assert cat.topic("egov.province.32.events").kind == "routed"
 
 
