@@ -132,9 +132,16 @@ def test_monitoring_off_renders_no_servicemonitor_or_prometheusrule(defaults):
 def test_monitoring_on_renders_servicemonitors_and_the_same_rules(all_on):
     monitors = of_kind(all_on, "ServiceMonitor")
     assert sorted(m["metadata"]["name"] for m in monitors) == ["egov-egov-bus-gateway", "egov-egov-bus-processor"]
+    ports = {}
     for monitor in monitors:
         assert monitor["metadata"]["labels"]["release"] == "prometheus"
         assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+        ports[monitor["metadata"]["name"].rsplit("-", 1)[1]] = monitor["spec"]["endpoints"][0]["port"]
+    # The gateway serves /metrics on its API port; the processors on EGOV_METRICS_PORT.
+    assert ports == {"gateway": "http", "processor": "metrics"}
+    processor = one(all_on, "StatefulSet", "-processor")["spec"]["template"]["spec"]["containers"][0]
+    metrics_port = next(p["containerPort"] for p in processor["ports"] if p["name"] == "metrics")
+    assert {"name": "EGOV_METRICS_PORT", "value": str(metrics_port)} in processor["env"]
     rule = one(all_on, "PrometheusRule")
     assert rule["spec"] == yaml.safe_load(RULES.read_text())
 
@@ -218,6 +225,12 @@ def test_region_users_scram_with_prefixed_acls(all_on):
         }
 
 
+def test_processor_app_id_outside_the_acl_prefix_is_refused(helm_bin):
+    result = helm_template(helm_bin, "--set", "strimzi.users.enabled=true", "--set", "processor.appId=central")
+    assert result.returncode != 0
+    assert 'processor.appId "central" must start with strimzi.users.processorResourcePrefix "egov"' in result.stderr
+
+
 def test_sasl_components_use_their_strimzi_users_secrets(all_on):
     for kind, suffix in (("Deployment", "-gateway"), ("StatefulSet", "-processor")):
         env = {e["name"]: e for e in one(all_on, kind, suffix)["spec"]["template"]["spec"]["containers"][0]["env"]}
@@ -255,7 +268,10 @@ def test_processors_are_a_statefulset_consumer_group_with_state_volumes(defaults
     assert claim["metadata"]["name"] == "state"
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
-    assert mounts["state"] == container["workingDir"] == "/var/lib/egov-bus"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert mounts["state"] == env["EGOV_PROCESSOR_DATA_DIR"] == "/var/lib/egov-bus"
+    assert env["EGOV_PROCESSOR_APP_ID"] == "egov-processors"  # the consumer group of all replicas
+    assert env["EGOV_PROCESSING_GUARANTEE"] == "exactly_once"
     # Every replica joins the same group: nothing per-pod distinguishes their Kafka group.
     assert not [e for e in container["env"] if "GROUP" in e["name"]]
 
