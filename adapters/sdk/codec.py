@@ -22,18 +22,12 @@ from adapters.privacy.pseudonym import find_raw_nik
 from adapters.privacy.exceptions import RawNikError
 from bus.serde import AvroEncodeError, AvroSerializer, pack_header
 from schemas import EventType
+from schemas.cloudevents import CONTENT_TYPE, HEADER_TRACEPARENT, SPECVERSION, ce_source
 
-#: CloudEvents Kafka protocol binding, binary content mode.
-CE_SPECVERSION = "1.0"
-#: The value is Avro in the Confluent wire format; its schema is in the registry.
-CONTENT_TYPE = "application/avro"
-#: W3C trace context header, carried next to the CloudEvents headers.
-TRACEPARENT = "traceparent"
-
-
-def ce_source(region_code: str, source_system: str) -> str:
-    """``/id/go/<region_code>/<source_system>``."""
-    return f"/id/go/{region_code}/{source_system}"
+# The header contract lives in schemas.cloudevents; the codec writes the same headers
+# (checked by tests/adapters/sdk) without per-event validation on the hot path.
+CE_SPECVERSION = SPECVERSION
+TRACEPARENT = HEADER_TRACEPARENT
 
 
 def ce_time(moment: datetime) -> str:

@@ -219,6 +219,13 @@ class Publisher:
         et = lookup_event_type(event_type) if isinstance(event_type, str) else event_type
         data = dict(fields)
         data.pop("event_type", None)  # the path or the caller already says which type
+        not_inputs = sorted(k for k in ("envelope", "produced_at", "schema_version") if k in data)
+        if not_inputs:
+            # The publisher fills these; a caller's value would be silently wrong.
+            raise SchemaValidationError(et.name, [
+                {"loc": (k,), "msg": "is set by the publisher, not an input", "rule": "extra_forbidden"}
+                for k in not_inputs
+            ])
         given = {name: data.pop(name, None) for name in ("region_code", "source_system", "occurred_at", "event_id")}
         region_code = region_code or given["region_code"]
         source_system = source_system or given["source_system"] or self.source_system
