@@ -134,6 +134,7 @@ class Publisher:
         confirm: bool = False,
         drain_batch: int = 1000,
         probe_interval_s: float = 1.0,
+        max_backoff_s: float = 30.0,
         producer_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self._settings = settings
@@ -149,6 +150,7 @@ class Publisher:
         self._spool: Spool | None = spool  # type: ignore[assignment]
         self._drain_batch = drain_batch
         self._probe_interval_s = probe_interval_s
+        self._max_backoff_s = max_backoff_s
         self._pump_interval_s = 0.05
         self._confirm = confirm
         overrides = dict(producer_overrides or {})
@@ -332,7 +334,7 @@ class Publisher:
                 if self._mode == _SPOOLING:
                     self._spool_new([(codec, key, value, headers)], None)
                     break
-                callback = functools.partial(delivered, seq(), codec, None, 0)
+                callback = functools.partial(delivered, seq(), codec, None, 0, headers)
                 try:
                     # Positional (measurably cheaper than keywords): topic, value, key, partition,
                     # callback, on_delivery (alias), timestamp (0: now), headers.
@@ -340,7 +342,7 @@ class Publisher:
                 except BufferError:
                     self._produce_when_room(codec, key, value, headers, callback, None, 0)
                 except KafkaException as exc:
-                    self._record_failure(codec, None, 0, headers[0][1], f"produce refused: {exc}")
+                    self._refused(exc, codec, key, value, headers, None, 0)
                     continue
                 if count_acks:
                     codec.unsettled += 1
@@ -378,7 +380,7 @@ class Publisher:
                 self._spool_new(encoded, waiter)
                 return
             for index, (codec, key, value, headers) in enumerate(encoded):
-                callback = functools.partial(delivered, seq(), codec, waiter, index)
+                callback = functools.partial(delivered, seq(), codec, waiter, index, headers)
                 try:
                     # Positional (measurably cheaper than keywords): topic, value, key, partition,
                     # callback, on_delivery (alias), timestamp (0: now), headers.
@@ -386,7 +388,7 @@ class Publisher:
                 except BufferError:
                     self._produce_when_room(codec, key, value, headers, callback, waiter, index)
                 except KafkaException as exc:
-                    self._record_failure(codec, waiter, index, headers[0][1], f"produce refused: {exc}")
+                    self._refused(exc, codec, key, value, headers, waiter, index)
                     continue
                 if not confirm:
                     codec.unsettled += 1
@@ -394,6 +396,20 @@ class Publisher:
                     # A failure arrived mid-batch: the rest goes behind it into the spool.
                     self._spool_new(encoded[index + 1 :], waiter, offset=index + 1)
                     return
+
+    def _refused(self, exc: KafkaException, codec: EventCodec, key: bytes, value: bytes, headers: list,
+                 waiter: _Waiter | None, index: int) -> None:
+        """``produce`` raised at once (e.g. the topic does not exist yet): spool unless it can never work."""
+        err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        if self._spool is not None and (err is None or err.code() not in _RECORD_ERRORS):
+            record = SpoolRecord(self._seq(), codec.topic, key, value, [(k, v.encode()) for k, v in headers],
+                                 codec.theme, time.time())
+            with self._failed_lock:
+                self._failed_records.append((record, waiter, index, codec))
+            self._mode = _SPOOLING
+            log.warning("produce to %s refused (%s): spooling", codec.topic, exc)
+            return
+        self._record_failure(codec, waiter, index, headers[0][1], f"produce refused: {exc}")
 
     def _produce_when_room(self, codec: EventCodec, key: bytes, value: bytes, headers: list, callback: Any,
                            waiter: _Waiter | None, index: int) -> None:
@@ -440,8 +456,9 @@ class Publisher:
 
     # -- delivery reports (run in whichever thread polls) ---------------------------------
 
-    def _delivered(self, seq: int, codec: EventCodec, waiter: _Waiter | None, index: int,
+    def _delivered(self, seq: int, codec: EventCodec, waiter: _Waiter | None, index: int, headers: list,
                    err: KafkaError | None, msg: Any) -> None:
+        # ``headers`` rides along because delivery reports do not carry the record's headers.
         if err is None:
             if waiter is not None:
                 waiter.resolve(index, ACKED)
@@ -452,14 +469,13 @@ class Publisher:
                 codec.unsettled -= 1  # reported: not an implicit acknowledgement
         if self._spool is not None and err.code() not in _RECORD_ERRORS:
             _ts_type, ts_ms = msg.timestamp()
-            record = SpoolRecord(seq, msg.topic(), msg.key(), msg.value(), list(msg.headers() or ()), codec.theme,
-                                 (ts_ms / 1000.0) if ts_ms and ts_ms > 0 else time.time())
+            record = SpoolRecord(seq, msg.topic(), msg.key(), msg.value(), [(k, v.encode()) for k, v in headers],
+                                 codec.theme, (ts_ms / 1000.0) if ts_ms and ts_ms > 0 else time.time())
             with self._failed_lock:
                 self._failed_records.append((record, waiter, index, codec))
             self._mode = _SPOOLING
             return
-        event_id = _header(msg, "ce_id")
-        self._record_failure(codec, waiter, index, event_id, f"{err.name()}: {err.str()}")
+        self._record_failure(codec, waiter, index, headers[0][1], f"{err.name()}: {err.str()}")
 
     def _record_failure(self, codec: EventCodec, waiter: _Waiter | None, index: int, event_id: str | None,
                         reason: str) -> None:
@@ -537,12 +553,18 @@ class Publisher:
                     self._backoff_s = self._probe_interval_s
                     log.info("spool empty: publishing directly again")
             return
+        batch = self._spool.peek(self._drain_batch)
         try:
-            self._raw.list_topics(timeout=min(2.0, self._settings.request_timeout_s))
-        except KafkaException:
+            # Ask for the batch's topics by name: this also refreshes librdkafka's view of a topic
+            # it had cached as missing (created since), instead of waiting for the next refresh.
+            for topic in dict.fromkeys(record.topic for record in batch):
+                metadata = self._raw.list_topics(topic=topic, timeout=min(2.0, self._settings.request_timeout_s))
+                if metadata.topics[topic].error is not None:
+                    raise KafkaException(metadata.topics[topic].error)
+        except KafkaException as exc:
+            log.info("spool drain waits: %s", exc)
             self._defer_probe()
             return
-        batch = self._spool.peek(self._drain_batch)
         acked: list[int] = []  # confirmed one by one (confirm mode)
         settled: list[int] = []  # leave the spool although not acknowledged (refused for good)
         failed: list[tuple[int, str]] = []
@@ -599,7 +621,7 @@ class Publisher:
 
     def _defer_probe(self) -> None:
         self._next_probe = time.monotonic() + self._backoff_s
-        self._backoff_s = min(self._backoff_s * 2, 30.0)
+        self._backoff_s = min(self._backoff_s * 2, self._max_backoff_s)
 
     def _wait(self, waiter: _Waiter, timeout: float | None) -> None:
         timeout = self._settings.delivery_timeout_s + 10 if timeout is None else timeout
@@ -708,10 +730,6 @@ class Publisher:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _header(msg: Any, name: str) -> str | None:
-    return _header_value(msg.headers() or (), name)
 
 
 def _header_value(headers: Iterable[tuple[str, Any]], name: str) -> str | None:
