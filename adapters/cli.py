@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,7 +118,8 @@ def import_file(
         err_console.print(f"[red]{result.failed} row(s) failed[/]; report: {result.report_path}")
         for error in result.errors[:5]:
             err_console.print(f"  row {error.row} (line {error.line}): {error.error}", highlight=False)
-        raise typer.Exit(code=2)
+        # Not typer.Exit: the root CLI runs click in non-standalone mode, which swallows its code.
+        sys.exit(2)
 
 
 def outbox_relay(

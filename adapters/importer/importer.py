@@ -50,10 +50,15 @@ class ImportResult:
         return self.published + self.spooled
 
 
+def _flat(loc: tuple) -> tuple:
+    # Rows are flat: envelope.occurred_at is the occurred_at column.
+    return loc[1:] if len(loc) >= 2 and loc[0] == "envelope" else loc
+
+
 def describe(exc: Exception) -> str:
     """A one-line reason naming each bad field."""
     if isinstance(exc, SchemaValidationError):
-        return "; ".join(f"{format_loc(e['loc'])}: {e['msg']} [rule: {e['rule']}]" for e in exc.errors)
+        return "; ".join(f"{format_loc(_flat(e['loc']))}: {e['msg']} [rule: {e['rule']}]" for e in exc.errors)
     return str(exc)
 
 
