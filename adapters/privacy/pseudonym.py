@@ -27,9 +27,10 @@ PERSON_FIELDS = ("nik_pseudonym", "sex", "age_band", "district_code")
 _MIN_KEY_CHARS = 16
 _NIK_SEPARATORS = re.compile(r"[\s.\-]")
 _NIK = re.compile(r"\d{16}")
-# Keyed digests (pseudonyms, checksums) are 64 hex characters and may contain
-# 16 digits in a row by chance; they are not NIKs and are skipped by the guard.
-_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+# Hex identifiers (pseudonyms and digests: 64 characters; trace ids, dashless UUIDs: 32) may
+# contain 16 digits in a row by chance; they are not NIKs and are skipped by the guard. A run
+# of digits alone is never skipped, however long.
+HEX_ID = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{32,}")
 
 _AGE_BAND_WIDTH = 5
 _AGE_BAND_TOP = 85
@@ -160,7 +161,7 @@ class Pseudonymizer:
 def _suspicious(text: str) -> bool:
     if len(text) < 16 or not _NIK.search(text):
         return False
-    return bool(_NIK.search(_HEX64.sub(" ", text)))
+    return bool(_NIK.search(HEX_ID.sub(" ", text)))
 
 
 def find_raw_nik(value: Any, path: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
