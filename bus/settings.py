@@ -169,7 +169,10 @@ def _unknown_keys(keys: list[str]) -> list[str]:
     known = {f"{ENV_PREFIX}{name}".upper() for name in EgovSettings.model_fields}
     # Variables that configure tools around the settings, not the settings themselves.
     known |= {"EGOV_ENV_FILE", "EGOV_STATE_DIR", "EGOV_CACHE_DIR", "EGOV_JAVA_HOME", "EGOV_REGISTRY_JAVA_HOME", "EGOV_TEST_STATE_DIR"}
-    return [k for k in keys if k.upper().startswith(ENV_PREFIX) and k.upper() not in known]
+    # EGOV_TEST_* tune the test suite, not the product.
+    return [
+        k for k in keys if k.upper().startswith(ENV_PREFIX) and k.upper() not in known and not k.upper().startswith("EGOV_TEST_")
+    ]
 
 
 def _describe_unknown(unknown: list[str], source: str) -> str:

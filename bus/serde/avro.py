@@ -187,6 +187,10 @@ class AvroDeserializer:
     def known_schema_ids(self) -> list[int]:
         return sorted(self._writers)
 
+    def is_cached(self, schema_id: int) -> bool:
+        """True when decoding ``schema_id`` needs no registry call (async callers check first)."""
+        return schema_id in self._writers
+
     def _writer(self, schema_id: int) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
         entry = self._writers.get(schema_id)
         if entry is not None:

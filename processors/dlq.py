@@ -1,0 +1,39 @@
+"""Dead-letter records: the original bytes plus headers that say why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ERROR_HEADERS = ("error.class", "error.message", "error.stage", "original.topic", "original.partition", "original.offset")
+
+
+def dlq_topic_for(topic: str) -> str:
+    """``egov.<theme>.events`` -> ``egov.<theme>.dlq`` (any other name gets ``.dlq`` appended)."""
+    return topic[: -len(".events")] + ".dlq" if topic.endswith(".events") else topic + ".dlq"
+
+
+def dlq_headers(
+    original: Iterable[tuple[str, bytes]] | None,
+    *,
+    stage: str,
+    error: BaseException,
+    topic: str,
+    partition: int,
+    offset: int,
+) -> list[tuple[str, bytes]]:
+    """The original headers (minus stale error headers) followed by the error headers."""
+    kept = [(k, v) for k, v in (original or []) if k not in ERROR_HEADERS]
+    message = str(error)[:2000]
+    return kept + [
+        ("error.class", type(error).__name__.encode()),
+        ("error.message", message.encode()),
+        ("error.stage", stage.encode()),
+        ("original.topic", topic.encode()),
+        ("original.partition", str(partition).encode()),
+        ("original.offset", str(offset).encode()),
+    ]
+
+
+def strip_error_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:
+    """Headers for a replay: the original ones only."""
+    return [(k, v) for k, v in (headers or []) if k not in ERROR_HEADERS]

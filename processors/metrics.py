@@ -1,0 +1,18 @@
+"""Prometheus metrics of the processors (names per Prometheus conventions; bounded labels)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PROCESSED = Counter(
+    "egov_processor_events_processed",
+    "Events the processors handled, by processor, theme and outcome (ok, dlq, duplicate).",
+    ["processor", "theme", "outcome"],
+)
+DLQ_EVENTS = Counter("egov_dlq_events", "Events sent to a dead-letter topic, by theme and stage.", ["theme", "stage"])
+E2E_LATENCY = Histogram(
+    "egov_e2e_latency_seconds",
+    "Seconds from an event's occurred_at or produced_at to its view update.",
+    ["theme", "since"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+)
+CONSUMER_LAG = Gauge("egov_consumer_lag_records", "Records not yet consumed, by group and topic.", ["group", "topic"])
+VIEW_UPDATES = Counter("egov_view_updates", "View rows published, by view.", ["view"])

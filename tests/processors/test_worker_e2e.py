@@ -1,0 +1,222 @@
+"""End to end through real `egov-bus process` workers on the real broker and registry.
+
+Simulated events are published to the (prefixed) theme topics; the test
+recomputes every view value on its own from what it published and compares
+with the compacted view topics. Then: the same events again change nothing;
+poison records land in the DLQ with their reason while the worker keeps going.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import uuid
+from collections import defaultdict
+from datetime import timezone
+from decimal import Decimal
+
+import pytest
+
+import schemas
+from adapters.privacy import Pseudonymizer
+from adapters.simulator.generator import generate_events
+from bus.kafka import EgovProducer
+from bus.serde import AvroDeserializer, AvroSerializer
+from schemas.cloudevents import build_headers
+from tests.fixtures.processors import group_lag, read_topic, wait_until
+from topics.catalog import load_catalog
+from topics.provision import apply
+
+pytestmark = pytest.mark.integration
+
+EVENTS = int(os.environ.get("EGOV_TEST_E2E_EVENTS", "0") or 0) or 6000
+
+
+def _day(dt) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d")
+
+
+def _month(dt) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m")
+
+
+def expected_views(events) -> dict[tuple[str, str], dict]:
+    """The views, computed here from the published events without the processors' code."""
+    integration = defaultdict(lambda: {"n": 0, "last": None, "days": set()})
+    budget = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    complaints = defaultdict(lambda: {"received": 0, "durations": []})
+    licensing = defaultdict(lambda: {"applied": 0, "issued": 0, "rejected": 0, "durations": []})
+    for e in events:
+        env = e.envelope
+        name = type(e).__name__
+        theme = schemas.event_type(name).theme
+        row = integration[f"{env.region_code}|{theme}"]
+        row["n"] += 1
+        row["days"].add(_day(env.occurred_at))
+        row["last"] = env.occurred_at if row["last"] is None else max(row["last"], env.occurred_at)
+        if name == "BudgetAllocated":
+            budget[f"{env.region_code}|{e.fiscal_year}"][0] += e.amount
+        elif name == "BudgetRealizationPosted":
+            budget[f"{env.region_code}|{e.fiscal_year}"][1] += e.amount
+        elif name == "ComplaintReceived":
+            complaints[f"{env.region_code}|{_month(env.occurred_at)}"]["received"] += 1
+        elif name == "ComplaintResolved":
+            complaints[f"{env.region_code}|{_month(e.received_at)}"]["durations"].append(
+                int((env.occurred_at - e.received_at).total_seconds())
+            )
+        elif name in ("PermitApplied", "PermitIssued", "PermitRejected"):
+            row = licensing[f"{env.region_code}|{_day(env.occurred_at)}"]
+            if name == "PermitApplied":
+                row["applied"] += 1
+            else:
+                row["issued" if name == "PermitIssued" else "rejected"] += 1
+                row["durations"].append(int((env.occurred_at - e.applied_at).total_seconds()))
+    out: dict[tuple[str, str], dict] = {}
+    for key, row in integration.items():
+        out[("integration_index", key)] = {"events_total": row["n"], "last_seen": row["last"], "active_days": len(row["days"])}
+    for key, (allocated, realised) in budget.items():
+        out[("budget_absorption", key)] = {"allocated": Decimal(allocated), "realised": Decimal(realised)}
+    for key, row in complaints.items():
+        received, resolved = row["received"], len(row["durations"])
+        out[("complaint_service_level", key)] = {
+            "received": received if received >= 5 else None,
+            "resolved": resolved if resolved >= 5 else None,
+            "median_resolve_hours": round(statistics.median(row["durations"]) / 3600, 3) if resolved >= 5 else None,
+        }
+    for key, row in licensing.items():
+        out[("licensing_throughput", key)] = {
+            "applied": row["applied"],
+            "issued": row["issued"],
+            "rejected": row["rejected"],
+            "median_processing_hours": round(statistics.median(row["durations"]) / 3600, 3) if row["durations"] else None,
+        }
+    return out
+
+
+def actual_views(settings, registry, prefix: str) -> dict[tuple[str, str], dict]:
+    decode = AvroDeserializer(registry)
+    out = {}
+    for view in ("integration_index", "budget_absorption", "complaint_service_level", "licensing_throughput"):
+        for msg in read_topic(settings, f"{prefix}.egov.view.{view}"):
+            out[(view, msg.key().decode())] = decode(msg.value()).value  # last record per key wins
+    return out
+
+
+def comparable(actual: dict, expected: dict) -> dict:
+    picked = {}
+    for key, want in expected.items():
+        got = actual.get(key)
+        if got is None:
+            picked[key] = None
+            continue
+        row = {}
+        for field in want:
+            value = got[field]
+            row[field] = Decimal(value) if field in ("allocated", "realised") else value
+        picked[key] = row
+    return picked
+
+
+def publish(settings, registry, prefix: str, events) -> None:
+    producer = EgovProducer(settings)
+    serializers: dict[str, AvroSerializer] = {}
+    for e in events:
+        et = schemas.event_type(type(e).__name__)
+        topic = f"{prefix}.{et.topic}"
+        ser = serializers.get(et.name) or serializers.setdefault(et.name, AvroSerializer(registry, et.avro_schema))
+        producer.produce(topic, ser(e.to_avro(), topic), key=e.envelope.region_code, headers=build_headers(e, et))
+    producer.flush(60)
+
+
+def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry, admin, catalog_prefix, start_worker):
+    prefix = catalog_prefix
+    catalog = load_catalog(prefix=prefix)
+    apply(admin, catalog, timeout=30)
+    events = list(generate_events(seed=20261128, count=EVENTS, pseudonymizer=Pseudonymizer("e2e-test-key-not-secret")))
+    expected = expected_views(events)
+    app_id = f"egov-test-{uuid.uuid4().hex[:8]}"
+    publish(stack_settings, registry, prefix, events)
+    worker = start_worker(prefix, app_id)
+
+    theme_topics = [t.name for t in catalog.of_kind("theme")]
+
+    last_diff: list = []
+
+    def views_match():
+        assert worker.alive(), worker.log_tail()
+        got = comparable(actual_views(stack_settings, registry, prefix), expected)
+        last_diff[:] = [(k, got[k], v) for k, v in expected.items() if got[k] != v][:5]
+        return not last_diff
+
+    try:
+        wait_until(views_match, timeout=float(os.environ.get("EGOV_TEST_E2E_TIMEOUT", "240")), what=f"the views of {EVENTS} events", interval=3)
+    except AssertionError:
+        raise AssertionError(f"views differ, e.g. {last_diff}\nworker log:\n{worker.log_tail()}") from None
+    assert comparable(actual_views(stack_settings, registry, prefix), expected) == expected
+
+    # The same events again: processed (the group catches up) but no view changes.
+    view_topics = [f"{prefix}.egov.view.{v}" for v in ("integration_index", "budget_absorption", "complaint_service_level", "licensing_throughput")]
+    before = {t: len(read_topic(stack_settings, t)) for t in view_topics}
+    publish(stack_settings, registry, prefix, events)
+    wait_until(lambda: group_lag(stack_settings, admin, app_id, theme_topics) == 0, 300, "the worker to consume the duplicates", 2)
+    assert {t: len(read_topic(stack_settings, t)) for t in view_topics} == before
+    assert comparable(actual_views(stack_settings, registry, prefix), expected) == expected
+
+    # Poison records on the complaints topic: each lands in the DLQ with its reason.
+    topic = f"{prefix}.egov.complaints.events"
+    dlq = f"{prefix}.egov.complaints.dlq"
+    et = schemas.event_type("ComplaintReceived")
+    good = next(e for e in events if type(e).__name__ == "ComplaintReceived").to_avro()
+    unknown_region = dict(good, envelope=dict(good["envelope"], region_code="99.99", event_id=str(uuid.uuid4())))
+    ser = AvroSerializer(registry, et.avro_schema)
+    poison = {
+        "random": bytes(random.Random(1).getrandbits(8) for _ in range(40)),
+        "magic": b"\x07" + ser(good, topic)[1:],
+        "unknown-id": b"\x00\x7f\xff\xff\xf0" + ser.encode_body(good),
+        "region": ser(unknown_region, topic),
+    }
+    producer = EgovProducer(stack_settings)
+    for name, value in poison.items():
+        producer.produce(topic, value, key="99.99", headers=[("poison", name.encode())])
+    # A valid new event after the poison is still counted.
+    region = good["envelope"]["region_code"]
+    extra = schemas.models.ComplaintReceived.new(
+        region_code=region, source_system="e2e", occurred_at=events[-1].envelope.occurred_at,
+        complaint_id="after-poison", category="infrastruktur", channel="web",
+    )
+    producer.produce(topic, ser(extra.to_avro(), topic), key=region, headers=build_headers(extra, et))
+    producer.flush(30)
+
+    def dlq_reasons():
+        return {
+            dict(m.headers())["poison"].decode(): (dict(m.headers())["error.stage"].decode(), dict(m.headers())["error.class"].decode())
+            for m in read_topic(stack_settings, dlq)
+        }
+
+    try:
+        reasons = wait_until(lambda: len(dlq_reasons()) == 4 and dlq_reasons(), 120, "4 dead letters")
+    except AssertionError:
+        raise AssertionError(f"dead letters: {dlq_reasons()}\nworker alive: {worker.alive()}\n{worker.log_tail()}") from None
+    assert reasons == {
+        "random": ("decode", "WireFormatError") if poison["random"][0] != 0 else reasons["random"],
+        "magic": ("decode", "WireFormatError"),
+        "unknown-id": ("decode", "UnknownSchemaError"),
+        "region": ("validate", "SchemaValidationError"),
+    }
+    for m in read_topic(stack_settings, dlq):
+        headers = dict(m.headers())
+        assert headers["original.topic"].decode() == topic
+        assert m.value() == poison[headers["poison"].decode()]
+    month = _month(extra.envelope.occurred_at)
+    key = ("complaint_service_level", f"{region}|{month}")
+    before_received = sum(1 for e in events if type(e).__name__ == "ComplaintReceived" and e.envelope.region_code == region and _month(e.envelope.occurred_at) == month)
+    want = before_received + 1
+    wait_until(
+        lambda: (actual_views(stack_settings, registry, prefix).get(key) or {}).get("received") == (want if want >= 5 else None)
+        and actual_views(stack_settings, registry, prefix)[("integration_index", f"{region}|complaints")]["events_total"]
+        == expected[("integration_index", f"{region}|complaints")]["events_total"] + 1,
+        120,
+        "the valid event after the poison to be counted",
+    )
+    assert worker.alive(), worker.log_tail()
