@@ -30,7 +30,8 @@ from topics.provision import apply
 
 pytestmark = pytest.mark.integration
 
-EVENTS = int(os.environ.get("EGOV_TEST_E2E_EVENTS", "0") or 0) or 6000
+# The acceptance scale; EGOV_TEST_E2E_EVENTS shrinks it for quick local runs.
+EVENTS = int(os.environ.get("EGOV_TEST_E2E_EVENTS", "0") or 0) or 50_000
 
 
 def _day(dt) -> str:
@@ -129,6 +130,7 @@ def publish(settings, registry, prefix: str, events) -> None:
     producer.flush(60)
 
 
+@pytest.mark.timeout(1200)
 def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry, admin, catalog_prefix, start_worker):
     prefix = catalog_prefix
     catalog = load_catalog(prefix=prefix)
@@ -150,7 +152,7 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
         return not last_diff
 
     try:
-        wait_until(views_match, timeout=float(os.environ.get("EGOV_TEST_E2E_TIMEOUT", "240")), what=f"the views of {EVENTS} events", interval=3)
+        wait_until(views_match, timeout=float(os.environ.get("EGOV_TEST_E2E_TIMEOUT", "600")), what=f"the views of {EVENTS} events", interval=3)
     except AssertionError:
         raise AssertionError(f"views differ, e.g. {last_diff}\nworker log:\n{worker.log_tail()}") from None
     assert comparable(actual_views(stack_settings, registry, prefix), expected) == expected
