@@ -107,6 +107,35 @@ def _long_bytes(n: int) -> bytes:
     return bytes(out)
 
 
+def _read_long(data: bytes, pos: int) -> tuple[int, int]:
+    shift = result = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        result |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return (result >> 1) ^ -(result & 1), pos
+        shift += 7
+
+
+def _read_string(data: bytes, pos: int) -> tuple[str, int]:
+    size, pos = _read_long(data, pos)
+    return data[pos : pos + size].decode(), pos + size
+
+
+def envelope_of(value: bytes) -> tuple[str, str, str, int]:
+    """``(event_id, region_code, source_system, occurred_at ms)`` from a wire-format value.
+
+    The envelope is the first field of every event, so it is readable without the schema.
+    """
+    event_id, pos = _read_string(value, 5)
+    _event_type, pos = _read_string(value, pos)
+    region_code, pos = _read_string(value, pos)
+    source_system, pos = _read_string(value, pos)
+    occurred_ms, _pos = _read_long(value, pos)
+    return event_id, region_code, source_system, occurred_ms
+
+
 def _string_bytes(text: str) -> bytes:
     """Avro ``string``: length as a long, then UTF-8."""
     raw = text.encode()
@@ -185,6 +214,8 @@ class EventCodec:
         "spooled",
         "failed",
         "unsettled",
+        "failed_unsettled",
+        "wire_key",
         "_physical",
         "_body",
         "_converts",
@@ -235,6 +266,9 @@ class EventCodec:
         self.failed = PUBLISHED.labels(self.theme, FAILED)
         # Produced, not yet counted as acknowledged (only-failures reporting; see Publisher).
         self.unsettled = 0
+        self.failed_unsettled = 0
+        # (topic, wire header): finds the codec of a record coming back in a failure report.
+        self.wire_key = (topic, self.header)
         self._sources: dict[tuple[str, str], str] = {}
 
     def to_avro(self, event: Any) -> dict[str, Any]:
@@ -305,6 +339,23 @@ class EventCodec:
             (TRACEPARENT, traceparent),
         ]
         return pair[2], value, headers
+
+    def headers_from_value(self, value: bytes) -> list[tuple[str, str]]:
+        """The headers of a record rebuilt from its value: delivery reports do not carry headers.
+
+        A caller-supplied ``traceparent`` is not in the value; the rebuilt one is derived from
+        the event id like the default.
+        """
+        event_id, region_code, source_system, occurred_ms = envelope_of(value)
+        return [
+            ("ce_id", event_id),
+            ("ce_source", ce_source(region_code, source_system)),
+            self._ce_type_header,
+            ("ce_time", rfc3339_millis(occurred_ms)),
+            _SPECVERSION_HEADER,
+            _CONTENT_TYPE_HEADER,
+            (TRACEPARENT, traceparent_for(event_id)),
+        ]
 
     def _pair(self, region_code: str, source_system: str) -> tuple[bytes, tuple[str, str], bytes]:
         # Envelope bytes of (region_code, source_system), their ce_source header, the record key.

@@ -153,12 +153,23 @@ class Publisher:
         self._max_backoff_s = max_backoff_s
         self._pump_interval_s = 0.05
         self._confirm = confirm
-        overrides = dict(producer_overrides or {})
-        # Without confirm, librdkafka reports failures only: a success costs no Python call,
-        # and flush() returning with no failure is the confirmation.
-        overrides.setdefault("delivery.report.only.error", not confirm)
+        self._overrides = dict(producer_overrides or {})
+        overrides = dict(self._overrides)
+        if not confirm:
+            # Failures only, through one producer-wide callback: a success costs no Python
+            # object and no call (a per-record callback object kept alive until its report
+            # costs ~5 us per event, see docs/benchmarks.md); flush() returning is the confirmation.
+            overrides.setdefault("delivery.report.only.error", True)
+            overrides.setdefault("on_delivery", self._failure_report)
         self._producer = EgovProducer(settings, error_cb=self._on_error, **overrides)
         self._raw = self._producer.raw
+        # Replays the spool; separate so that settling the direct path never touches it.
+        self._drain_producer: EgovProducer | None = None
+        self._drain_purge = False
+        self._codec_by_wire: dict[tuple[str, bytes], EventCodec] = {}
+        # One thread at a time serves reports of the direct producer: failures get their
+        # sequence numbers in report order, which is the per-partition order.
+        self._poll_lock = threading.Lock()
         # Sequence numbers only grow, also across restarts: spooled leftovers go first.
         start = max((self._spool.max_seq + 1) if self._spool else 0, time.time_ns() // 1000)
         self._seq = iter(range(start, 1 << 62)).__next__
@@ -193,6 +204,7 @@ class Publisher:
                     REGISTRY_ERRORS.labels("register" if self._auto_register else "lookup").inc()
                     raise
                 self._codecs[et.model] = codec
+                self._codec_by_wire[codec.wire_key] = codec
         return codec
 
     def warm(self, event_types: Iterable[EventType | str]) -> None:
@@ -315,14 +327,13 @@ class Publisher:
         return self._stream(events, traceparents)
 
     def _stream(self, events: Iterable[EventModel], traceparents: Sequence[str | None] | None) -> list[str]:
-        # The hot path: encode and produce one event at a time, nothing kept per event
-        # except its id (a list of every encoded event would survive into older GC
-        # generations and get rescanned). Falls back to chunks while spooling.
+        # The hot path: encode and produce one event at a time, nothing kept per event except
+        # its id (objects kept per event would survive into older GC generations and get
+        # rescanned). Falls back to chunked spool writes while spooling.
         codecs = self._codecs
         produce = self._raw.produce
+        confirm = self._confirm
         delivered = self._delivered
-        seq = self._seq
-        count_acks = not self._confirm
         event_ids: list[str] = []
         append = event_ids.append
         iterator = iter(enumerate(events))
@@ -332,9 +343,10 @@ class Publisher:
                 key, value, headers = codec.encode_record(event, traceparents[index] if traceparents else None)
                 append(headers[0][1])
                 if self._mode == _SPOOLING:
+                    self._settle_in_flight()
                     self._spool_new([(codec, key, value, headers)], None)
                     break
-                callback = functools.partial(delivered, seq(), codec, None, 0, headers)
+                callback = functools.partial(delivered, codec, None, 0, headers) if confirm else None
                 try:
                     # Positional (measurably cheaper than keywords): topic, value, key, partition,
                     # callback, on_delivery (alias), timestamp (0: now), headers.
@@ -344,7 +356,7 @@ class Publisher:
                 except KafkaException as exc:
                     self._refused(exc, codec, key, value, headers, None, 0)
                     continue
-                if count_acks:
+                if not confirm:
                     codec.unsettled += 1
             else:
                 return event_ids
@@ -373,40 +385,47 @@ class Publisher:
     def _send(self, encoded: list[tuple], waiter: _Waiter | None) -> None:
         produce = self._raw.produce
         delivered = self._delivered
-        seq = self._seq
-        confirm = self._confirm
         with self._lock:
             if self._mode == _SPOOLING:
+                self._settle_in_flight()
                 self._spool_new(encoded, waiter)
                 return
             for index, (codec, key, value, headers) in enumerate(encoded):
-                callback = functools.partial(delivered, seq(), codec, waiter, index, headers)
+                # A per-record callback here: wait=True needs each record's outcome.
+                callback = functools.partial(delivered, codec, waiter, index, headers)
                 try:
-                    # Positional (measurably cheaper than keywords): topic, value, key, partition,
-                    # callback, on_delivery (alias), timestamp (0: now), headers.
                     produce(codec.topic, value, key, -1, callback, None, 0, headers)
                 except BufferError:
                     self._produce_when_room(codec, key, value, headers, callback, waiter, index)
                 except KafkaException as exc:
                     self._refused(exc, codec, key, value, headers, waiter, index)
                     continue
-                if not confirm:
+                if not self._confirm:
                     codec.unsettled += 1
                 if self._mode == _SPOOLING:
                     # A failure arrived mid-batch: the rest goes behind it into the spool.
+                    self._settle_in_flight()
                     self._spool_new(encoded[index + 1 :], waiter, offset=index + 1)
                     return
+
+    def _settle_in_flight(self) -> None:
+        """Before a new event is spooled (caller holds ``_lock``): records still in the direct
+        producer are taken back and spooled first, so they keep their place ahead of it."""
+        if len(self._raw) == 0 and not self._failed_records:
+            return
+        self._raw.purge(in_queue=True, in_flight=True, blocking=True)
+        deadline = time.monotonic() + self._settings.request_timeout_s
+        while len(self._raw) > 0 and time.monotonic() < deadline:
+            with self._poll_lock:
+                self._raw.flush(0.1)
+        self._after_poll()
 
     def _refused(self, exc: KafkaException, codec: EventCodec, key: bytes, value: bytes, headers: list,
                  waiter: _Waiter | None, index: int) -> None:
         """``produce`` raised at once (e.g. the topic does not exist yet): spool unless it can never work."""
         err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
         if self._spool is not None and (err is None or err.code() not in _RECORD_ERRORS):
-            record = SpoolRecord(self._seq(), codec.topic, key, value, [(k, v.encode()) for k, v in headers],
-                                 codec.theme, time.time())
-            with self._failed_lock:
-                self._failed_records.append((record, waiter, index, codec))
-            self._mode = _SPOOLING
+            self._take_back(codec, codec.topic, key, value, headers, time.time(), waiter, index)
             log.warning("produce to %s refused (%s): spooling", codec.topic, exc)
             return
         self._record_failure(codec, waiter, index, headers[0][1], f"produce refused: {exc}")
@@ -417,7 +436,8 @@ class Publisher:
         # after which queued records fail (and get spooled), which makes room too.
         deadline = time.monotonic() + self._settings.delivery_timeout_s + 5
         while True:
-            self._raw.poll(0.05)
+            with self._poll_lock:
+                self._raw.poll(0.05)
             self._after_poll()
             try:
                 self._raw.produce(codec.topic, value, key, -1, callback, None, 0, headers)
@@ -449,14 +469,16 @@ class Publisher:
         with self._lock:
             if len(self._raw) or self._failed_records:
                 return
-            for codec in self._codecs.values():
-                if codec.unsettled:
-                    codec.acked.inc(codec.unsettled)
-                    codec.unsettled = 0
+            with self._failed_lock:
+                for codec in self._codecs.values():
+                    acked = codec.unsettled - codec.failed_unsettled
+                    if acked > 0:
+                        codec.acked.inc(acked)
+                    codec.unsettled = codec.failed_unsettled = 0
 
-    # -- delivery reports (run in whichever thread polls) ---------------------------------
+    # -- delivery reports (run in whichever thread polls; they never take ``_lock``) -----------
 
-    def _delivered(self, seq: int, codec: EventCodec, waiter: _Waiter | None, index: int, headers: list,
+    def _delivered(self, codec: EventCodec, waiter: _Waiter | None, index: int, headers: list,
                    err: KafkaError | None, msg: Any) -> None:
         # ``headers`` rides along because delivery reports do not carry the record's headers.
         if err is None:
@@ -464,18 +486,41 @@ class Publisher:
                 waiter.resolve(index, ACKED)
             codec.acked.inc()
             return
+        self._failure(err, msg, codec, headers, waiter, index)
+
+    def _failure_report(self, err: KafkaError | None, msg: Any) -> None:
+        """Producer-wide report of the streaming path (failures only)."""
+        if err is None:
+            return
+        value = msg.value()
+        codec = self._codec_by_wire.get((msg.topic(), value[:5] if value else b""))
+        if codec is None:  # cannot happen for records this publisher encoded; say so if it does
+            log.error("failure report for an unknown record on %s: %s", msg.topic(), err.str())
+            return
+        self._failure(err, msg, codec, codec.headers_from_value(value), None, 0)
+
+    def _failure(self, err: KafkaError, msg: Any, codec: EventCodec, headers: list, waiter: _Waiter | None,
+                 index: int) -> None:
         if not self._confirm:
-            with self._lock:
-                codec.unsettled -= 1  # reported: not an implicit acknowledgement
+            with self._failed_lock:
+                codec.failed_unsettled += 1  # reported: not an implicit acknowledgement
         if self._spool is not None and err.code() not in _RECORD_ERRORS:
             _ts_type, ts_ms = msg.timestamp()
-            record = SpoolRecord(seq, msg.topic(), msg.key(), msg.value(), [(k, v.encode()) for k, v in headers],
-                                 codec.theme, (ts_ms / 1000.0) if ts_ms and ts_ms > 0 else time.time())
-            with self._failed_lock:
-                self._failed_records.append((record, waiter, index, codec))
-            self._mode = _SPOOLING
+            accepted_at = (ts_ms / 1000.0) if ts_ms and ts_ms > 0 else time.time()
+            self._take_back(codec, msg.topic(), msg.key(), msg.value(), headers, accepted_at, waiter, index)
             return
         self._record_failure(codec, waiter, index, headers[0][1], f"{err.name()}: {err.str()}")
+
+    def _take_back(self, codec: EventCodec, topic: str, key: bytes, value: bytes, headers: list,
+                   accepted_at: float, waiter: _Waiter | None, index: int) -> None:
+        # The sequence number is taken now: reports of one partition arrive in produce order,
+        # and no new event is spooled before every record in flight has reported.
+        record = SpoolRecord(self._seq(), topic, key, value,
+                             [(k, v.encode() if isinstance(v, str) else v) for k, v in headers], codec.theme,
+                             accepted_at)
+        with self._failed_lock:
+            self._failed_records.append((record, waiter, index, codec))
+        self._mode = _SPOOLING
 
     def _record_failure(self, codec: EventCodec, waiter: _Waiter | None, index: int, event_id: str | None,
                         reason: str) -> None:
@@ -497,6 +542,10 @@ class Publisher:
                 self._mode = _SPOOLING
             self._purge_requested = True
 
+    def _on_drain_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._drain_purge = True
+
     def _after_poll(self) -> None:
         """Persist records that came back failed; act on a lost link. Safe from any thread."""
         if self._purge_requested:
@@ -504,7 +553,8 @@ class Publisher:
             # Records waiting in librdkafka would sit there until the delivery timeout:
             # take them back now (their reports say _PURGE_*), spool or fail them.
             self._raw.purge(in_queue=True, in_flight=True, blocking=False)
-            self._raw.poll(0)
+            with self._poll_lock:
+                self._raw.poll(0)
         if not self._failed_records:
             return
         with self._failed_lock:
@@ -525,14 +575,15 @@ class Publisher:
             if waiter is not None:
                 waiter.resolve(index, SPOOLED)
 
-    # -- the background pump: callbacks, spool drain --------------------------------------
+    # -- the background pump: reports, spool drain ----------------------------------------
 
     def _run(self) -> None:
         while not self._stop.wait(self._pump_interval_s):
             try:
-                # Serve delivery reports in batches: polling with a timeout here would wake this
-                # thread for every report and fight the publishing thread for the GIL.
-                self._raw.poll(0)
+                # Serve reports in batches: polling with a timeout here would wake this thread
+                # for every report and fight the publishing thread for the GIL.
+                with self._poll_lock:
+                    self._raw.poll(0)
                 self._after_poll()
                 self._settle()
                 if self._mode == _SPOOLING:
@@ -541,11 +592,24 @@ class Publisher:
                 log.exception("publisher background loop error")
                 self._stop.wait(self._probe_interval_s)
 
+    def _drainer(self) -> EgovProducer:
+        if self._drain_producer is None:
+            self._drain_producer = EgovProducer(self._settings, error_cb=self._on_drain_error, **self._overrides)
+        return self._drain_producer
+
     def _drain_step(self) -> None:
         assert self._spool is not None
         now = time.monotonic()
-        if now < self._next_probe or len(self._raw) > 0 or self._failed_records:
-            return  # records of the direct path are still in flight: they keep their place
+        if now < self._next_probe or self._failed_records:
+            return
+        if len(self._raw) > 0:
+            # Records of the direct path are still in flight: they go ahead of the spool's tail.
+            if self._lock.acquire(timeout=0.5):
+                try:
+                    self._settle_in_flight()
+                finally:
+                    self._lock.release()
+            return
         if self._spool.depth == 0:
             with self._lock:
                 if self._spool.depth == 0 and not self._failed_records and len(self._raw) == 0:
@@ -553,51 +617,47 @@ class Publisher:
                     self._backoff_s = self._probe_interval_s
                     log.info("spool empty: publishing directly again")
             return
+        drainer = self._drainer()
+        raw = drainer.raw
         batch = self._spool.peek(self._drain_batch)
         try:
             # Ask for the batch's topics by name: this also refreshes librdkafka's view of a topic
             # it had cached as missing (created since), instead of waiting for the next refresh.
             for topic in dict.fromkeys(record.topic for record in batch):
-                metadata = self._raw.list_topics(topic=topic, timeout=min(2.0, self._settings.request_timeout_s))
+                metadata = raw.list_topics(topic=topic, timeout=min(2.0, self._settings.request_timeout_s))
                 if metadata.topics[topic].error is not None:
                     raise KafkaException(metadata.topics[topic].error)
         except KafkaException as exc:
             log.info("spool drain waits: %s", exc)
             self._defer_probe()
             return
-        acked: list[int] = []  # confirmed one by one (confirm mode)
+        self._drain_purge = False
+        acked: list[int] = []
         settled: list[int] = []  # leave the spool although not acknowledged (refused for good)
         failed: list[tuple[int, str]] = []
-        sent: list[SpoolRecord] = []
         for record in batch:
             callback = functools.partial(self._drained, record, acked, settled, failed)
             while True:
                 try:
-                    self._raw.produce(record.topic, record.value, record.key, -1, callback, None, 0, record.headers)
-                    sent.append(record)
+                    raw.produce(record.topic, record.value, record.key, -1, callback, None, 0, record.headers)
                     break
                 except BufferError:
-                    self._raw.poll(0.05)
+                    raw.poll(0.05)
                 except KafkaException as exc:
                     failed.append((record.seq, str(exc)))
                     break
             if failed:
                 break
-        # Wait for the reports, but let close() interrupt: the records stay spooled.
+        # Wait for the reports, but let close() or a lost link interrupt: the records stay spooled.
         deadline = time.monotonic() + self._settings.delivery_timeout_s + 5
-        while len(self._raw) > 0 and not self._stop.is_set() and time.monotonic() < deadline:
-            self._raw.flush(0.5)
-        self._after_poll()
-        if not self._confirm and len(self._raw) == 0:
-            # Only failures are reported: every record sent and not reported was acknowledged.
-            not_acked = set(settled) | {seq for seq, _reason in failed}
-            acked = [r.seq for r in sent if r.seq not in not_acked]
-            for record in sent:
-                if record.seq not in not_acked:
-                    _theme_counters(record.theme)[0].inc()
+        while len(raw) > 0 and time.monotonic() < deadline:
+            if self._stop.is_set() or self._drain_purge:
+                raw.purge(in_queue=True, in_flight=True, blocking=True)
+            raw.flush(0.5)
         self._spool.delete([*acked, *settled])
-        if failed:
-            log.warning("spool drain stopped after %d of %d records: %s", len(acked), len(batch), failed[-1][1])
+        if failed or len(acked) + len(settled) < len(batch):
+            reason = failed[-1][1] if failed else "interrupted"
+            log.warning("spool drain stopped after %d of %d records: %s", len(acked), len(batch), reason)
             self._defer_probe()
         else:
             self._backoff_s = self._probe_interval_s
@@ -606,7 +666,7 @@ class Publisher:
     def _drained(self, record: SpoolRecord, acked: list[int], settled: list[int], failed: list[tuple[int, str]],
                  err: KafkaError | None, msg: Any) -> None:
         counters = _theme_counters(record.theme)
-        if err is None:  # confirm mode only
+        if err is None:
             acked.append(record.seq)
             counters[0].inc()
             return
@@ -628,13 +688,16 @@ class Publisher:
         deadline = time.monotonic() + timeout
         while not waiter.done.is_set() and time.monotonic() < deadline:
             step = min(0.05, max(0.0, deadline - time.monotonic()))
-            if self._confirm:
-                # Serve reports here rather than waiting for the pump: lower latency for the caller.
-                self._raw.poll(step)
-                self._after_poll()
-                continue
-            remaining = self._raw.flush(step)
+            with self._poll_lock:
+                if self._confirm:
+                    # Serve reports here rather than waiting for the pump: lower latency.
+                    self._raw.poll(step)
+                    remaining = -1
+                else:
+                    remaining = self._raw.flush(step)
             self._after_poll()
+            if remaining < 0:
+                continue
             if remaining == 0 and not self._failed_records:
                 # Queue empty and every failure handled: the rest was acknowledged.
                 for index, result in enumerate(waiter.results):
@@ -680,7 +743,8 @@ class Publisher:
         timeout = self._settings.delivery_timeout_s + 5 if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
-            remaining = self._raw.flush(max(0.0, min(1.0, deadline - time.monotonic())))
+            with self._poll_lock:
+                remaining = self._raw.flush(max(0.0, min(1.0, deadline - time.monotonic())))
             self._after_poll()
             if remaining == 0 and not self._failed_records:
                 self._settle()
@@ -720,8 +784,13 @@ class Publisher:
             self._pump.join(timeout=5)
             # Records still queued after a timed-out flush become spooled, not lost.
             self._raw.purge(in_queue=True, in_flight=True, blocking=True)
-            self._raw.poll(0)
+            with self._poll_lock:
+                self._raw.flush(1.0)
             self._after_poll()
+            if self._drain_producer is not None:
+                # Its records were never deleted from the spool: dropping them loses nothing.
+                self._drain_producer.raw.purge(in_queue=True, in_flight=True, blocking=True)
+                self._drain_producer.raw.flush(1.0)
             if self._spool is not None:
                 self._spool.close()
 
