@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install system-deps contracts demo test test-reliability test-unit test-reliability bench lint clean dev-up dev-down
+.PHONY: help install system-deps contracts demo test test-reliability bench test-unit test-reliability bench lint clean dev-up dev-down
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ test: $(STAMP) system-deps tools ## Run the test suite against a broker and regi
 
 test-reliability: $(STAMP) system-deps ## Broker-outage and restart tests only (private stacks)
 	$(BIN)/python -m tests.run -n 1 -m reliability
+
+bench: $(STAMP) ## Benchmarks on a private local stack (results in bench/results/, see docs/benchmarks.md)
+	deploy/bench.sh
 
 test-unit: $(STAMP) ## Unit tests only (no services)
 	$(BIN)/pytest -m "not integration" -q
