@@ -81,6 +81,13 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
         await loop.run_in_executor(None, pipeline.warm)
         log.info("schema cache warm: %d writer schemas", len(pipeline.deserializer.known_schema_ids()))
 
+    @app.timer(interval=10.0)
+    async def report_gauges() -> None:
+        from processors.health import publish_consumer_lag, publish_integration_gauges
+
+        publish_integration_gauges(list(views.items()))
+        await publish_consumer_lag(app.consumer, settings.processor_app_id)
+
     @app.agent(source, concurrency=1)
     async def process(stream: Any) -> None:
         loop = asyncio.get_running_loop()

@@ -16,3 +16,13 @@ E2E_LATENCY = Histogram(
 )
 CONSUMER_LAG = Gauge("egov_consumer_lag_records", "Records not yet consumed, by group and topic.", ["group", "topic"])
 VIEW_UPDATES = Counter("egov_view_updates", "View rows published, by view.", ["view"])
+REGIONS_PUBLISHING = Gauge(
+    "egov_integration_regions_publishing",
+    "Regions of the province that published on the theme within the silence threshold (this worker's partitions).",
+    ["province", "theme"],
+)
+SILENT_REGIONS = Gauge(
+    "egov_integration_silent_regions",
+    "Regions of the province that published on the theme before but not within the silence threshold.",
+    ["province", "theme"],
+)

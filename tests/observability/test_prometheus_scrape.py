@@ -36,9 +36,10 @@ PSEUDONYM_KEY = "observability-test-key-not-secret"
 #   dlq {theme, stage}: 15 x 6 = 90
 #   e2e latency histogram {theme, since}: 15 x 2 x (15 buckets + inf + sum + count) = 540
 #   view updates: 4; gateway accepted/rejected/published: 15 + 15 x 8 + 15 x 3 = 180; spool/registry: < 20
-# = 894; the ceiling leaves headroom but fails on any per-region or per-event label
-# (552 regions alone would add thousands of series).
-SERIES_CEILING = 1000
+#   integration gauges {province, theme}: 2 x 38 x 15 = 1,140; consumer lag {group, topic}: 15
+# = 2,049; the ceiling leaves headroom but fails on any per-region or per-event label
+# (kabupaten/kota labels alone would add 514 x 15 x 2 = 15,420 series).
+SERIES_CEILING = 2500
 
 
 def _env(settings, **extra: str) -> dict[str, str]:
@@ -129,6 +130,8 @@ def test_prometheus_scrapes_gateway_and_processor(stack_settings, admin, tmp_pat
                 interval=1,
             )
             assert total("sum(egov_view_updates_total)") > 0
+            wait_until(lambda: total("sum(egov_integration_regions_publishing)") > 0, 60, "integration gauges")
+            wait_until(lambda: total("count(egov_consumer_lag_records)") > 0, 60, "consumer lag gauges")
             assert total('sum(egov_e2e_latency_seconds_count{since="produced_at"})') > 0
 
             series = httpx.get(f"{prom.url}/api/v1/series", params={"match[]": '{__name__=~"egov_.+"}'}, timeout=10)

@@ -65,3 +65,16 @@ def test_percentile_nearest_rank() -> None:
     assert percentile([], 0.9) is None
     assert percentile(list(range(1, 11)), 0.9) == 9.0
     assert percentile([5], 0.5) == 5.0
+
+
+def test_integration_gauges_count_publishing_and_silent_regions() -> None:
+    from processors.health import integration_gauges
+
+    now = T0.timestamp() + 3600
+    store: dict = {}
+    apply_event(store, "planning", "RkpdApproved", ev("32.01", T0))  # 1 h ago: publishing
+    apply_event(store, "planning", "RkpdApproved", ev("32.02", T0 - timedelta(days=3)))  # silent
+    apply_event(store, "planning", "RkpdApproved", ev("33", T0))
+    apply_event(store, "budgeting", "BudgetAllocated", ev("32", T0, fiscal_year=2026, amount=Decimal("1")))
+    gauges = integration_gauges(store.items(), now_s=now)
+    assert gauges == {("32", "planning"): (1, 1), ("33", "planning"): (1, 0), ("32", "budgeting"): (1, 0)}
