@@ -7,8 +7,72 @@ from typing import Annotated, Optional
 import typer
 
 
+dlq_app = typer.Typer(help="Inspect and replay dead letters (egov.<theme>.dlq).", no_args_is_help=True)
+
+
+@dlq_app.command("inspect")
+def dlq_inspect(
+    theme: Annotated[str, typer.Argument(help="Theme, e.g. complaints")],
+    stage: Annotated[Optional[str], typer.Option(help="Only this stage (decode, validate, transform, ...)")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many")] = 50,
+    prefix: Annotated[Optional[str], typer.Option(help="Topic-name prefix (as for topics apply)")] = None,
+) -> None:
+    """Show the dead letters of a theme readably."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bus.settings import load_settings
+    from processors.dlq_tools import read_dead_letters
+
+    table = Table("partition:offset", "key", "stage", "error", "message", "original")
+    shown = 0
+    topic = f"{prefix + '.' if prefix else ''}egov.{theme}.dlq"
+    for letter in read_dead_letters(load_settings(), topic):
+        if stage and letter.header("error.stage") != stage:
+            continue
+        shown += 1
+        if shown <= limit:
+            table.add_row(
+                f"{letter.partition}:{letter.offset}",
+                letter.key or "",
+                letter.header("error.stage"),
+                letter.header("error.class"),
+                letter.header("error.message")[:200],
+                f"{letter.header('original.topic')}[{letter.header('original.partition')}]@{letter.header('original.offset')}",
+            )
+    Console().print(table)
+    Console().print(f"{shown} dead letter(s) in {topic}" + (f" at stage {stage}" if stage else ""))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    theme: Annotated[str, typer.Argument(help="Theme, e.g. complaints")],
+    stage: Annotated[Optional[str], typer.Option(help="Only this stage")] = None,
+    error_class: Annotated[Optional[str], typer.Option(help="Only this error class")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Count, do not send")] = False,
+    prefix: Annotated[Optional[str], typer.Option(help="Topic-name prefix (as for topics apply)")] = None,
+) -> None:
+    """Send dead letters back to their original topic (after a fix); duplicates are harmless."""
+    from bus.settings import load_settings
+    from processors.dlq_tools import read_dead_letters, replay
+
+    settings = load_settings()
+    letters = [
+        letter
+        for letter in read_dead_letters(settings, f"{prefix + '.' if prefix else ''}egov.{theme}.dlq")
+        if (not stage or letter.header("error.stage") == stage)
+        and (not error_class or letter.header("error.class") == error_class)
+    ]
+    if dry_run:
+        typer.echo(f"would replay {len(letters)} dead letter(s)")
+        return
+    typer.echo(f"replayed {replay(settings, letters)} dead letter(s) to their original topics")
+
+
 def register(app: typer.Typer) -> None:
     """Add the processors' commands to the ``egov-bus`` CLI."""
+
+    app.add_typer(dlq_app, name="dlq")
 
     @app.command("process")
     def process(

@@ -222,3 +222,21 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
         "the valid event after the poison to be counted",
     )
     assert worker.alive(), worker.log_tail()
+
+    # `dlq inspect` shows them; `dlq replay` sends the unknown-region one back, where it fails again.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    egov = str(Path(sys.executable).with_name("egov-bus"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
+    env.update(EGOV_BOOTSTRAP_SERVERS=stack_settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=stack_settings.schema_registry_url)
+    inspect = subprocess.run([egov, "dlq", "inspect", "complaints", "--prefix", prefix], capture_output=True, text=True, env=env, timeout=60)
+    assert inspect.returncode == 0 and "4 dead letter(s)" in inspect.stdout, inspect.stdout + inspect.stderr
+    replayed = subprocess.run(
+        [egov, "dlq", "replay", "complaints", "--prefix", prefix, "--error-class", "SchemaValidationError"],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert replayed.returncode == 0 and "replayed 1 dead letter(s)" in replayed.stdout, replayed.stdout + replayed.stderr
+    wait_until(lambda: len(read_topic(stack_settings, dlq)) == 5, 120, "the replayed record back in the DLQ")
+    assert worker.alive(), worker.log_tail()
