@@ -74,6 +74,29 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(dlq_app, name="dlq")
 
+    @app.command("views")
+    def views(
+        name: Annotated[str, typer.Argument(help="integration_index, budget_absorption, complaint_service_level, licensing_throughput")],
+        province: Annotated[Optional[str], typer.Option(help="Only this province code, e.g. 32")] = None,
+        region: Annotated[Optional[str], typer.Option(help="Only this region code, e.g. 32.01")] = None,
+        theme: Annotated[Optional[str], typer.Option(help="Only this theme (integration_index)")] = None,
+        limit: Annotated[int, typer.Option(help="Rows to print at most")] = 50,
+        prefix: Annotated[Optional[str], typer.Option(help="Topic-name prefix")] = None,
+    ) -> None:
+        """Print a central view as a table (read from its compacted topic)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from bus.settings import load_settings
+        from processors.views.read import load_view
+
+        rows = load_view(load_settings(), name, prefix=prefix, province=province, region=region, theme=theme)
+        table = Table(*(list(rows[0]) if rows else ["(no rows)"]))
+        for row in rows[:limit]:
+            table.add_row(*(("" if v is None else str(v)) for v in row.values()))
+        Console().print(table)
+        Console().print(f"{len(rows)} row(s) in {name}" + (f" (showing {limit})" if len(rows) > limit else ""))
+
     @app.command("process")
     def process(
         workers: Annotated[int, typer.Option(help="Worker processes to run in this consumer group")] = 1,
