@@ -16,7 +16,8 @@ field; 503 the spool is full or the broker did not answer in time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,17 +102,29 @@ def create_app(
     config: GatewayConfig | None = None,
     *,
     event_types: Sequence[EventType] | None = None,
+    on_shutdown: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """The gateway application around a running ``publisher`` (created with ``confirm=True``)."""
+    """The gateway application around a running ``publisher`` (created with ``confirm=True``).
+
+    ``on_shutdown`` runs (in a worker thread) when the server stops, e.g. closing the publisher.
+    """
     config = config or GatewayConfig()
     types = {et.name: et for et in (event_types or EVENT_TYPES.values())}
     keys.check_regions(is_current_region)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            await run_in_threadpool(on_shutdown)
+
     app = FastAPI(
         title="egov-bus ingest gateway",
         version="1",
         description=__doc__,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
 
     @app.exception_handler(Rejected)

@@ -26,11 +26,11 @@ def build_gateway(settings: Any, config: GatewayConfig | None = None, *, keys: A
                               pseudonymizer=pseudonymizer, **publisher_options)
     try:
         publisher.warm(EVENT_TYPES.values())
-        app = create_app(publisher, keys, config)
+        # On the way out: flush, try the spool for a moment, keep the rest on disk.
+        app = create_app(publisher, keys, config, on_shutdown=lambda: publisher.close(drain_timeout=5))
     except BaseException:
         publisher.close(timeout=5)
         raise
-    app.router.on_shutdown.append(lambda: publisher.close(drain_timeout=5))
     return app, publisher
 
 

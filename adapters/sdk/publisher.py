@@ -718,6 +718,10 @@ class Publisher:
         return self._mode
 
     @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
     def spool(self) -> Spool | None:
         return self._spool
 

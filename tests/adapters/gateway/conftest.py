@@ -38,3 +38,4 @@ def gateway(adapter_settings, theme_topics) -> Iterator[Gateway]:
                                    keys=keys)
     with TestClient(app) as client:
         yield Gateway(client, key, other, publisher)
+    assert publisher.closed  # the server's shutdown closes (flushes) its publisher
