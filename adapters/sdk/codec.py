@@ -381,9 +381,14 @@ class EventCodec:
         for name, factor, limit in self._decimals:
             value = record[name]
             if value is not None:
-                scaled = value * factor
-                unscaled = int(scaled)
-                if unscaled != scaled or -limit >= unscaled or unscaled >= limit:
+                # Exact: the value must be a whole number of 10**-scale units.
+                numerator, denominator = value.as_integer_ratio()
+                if factor % denominator:
+                    raise AvroEncodeError(
+                        f"{self.event_type.name}.{name}: {value} has more decimal places than the schema", field=name
+                    )
+                unscaled = numerator * (factor // denominator)
+                if -limit >= unscaled or unscaled >= limit:
                     raise AvroEncodeError(
                         f"{self.event_type.name}.{name}: {value} does not fit the schema's decimal", field=name
                     )

@@ -100,3 +100,18 @@ def test_rfc3339_millis(moment: datetime) -> None:
     moment = moment.replace(tzinfo=timezone.utc, microsecond=moment.microsecond // 1000 * 1000)
     ms = (moment - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(milliseconds=1)
     assert rfc3339_millis(ms) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@given(st.decimals(min_value=-(10**18) + 1, max_value=10**18 - 1, places=2, allow_nan=False, allow_infinity=False))
+def test_money_encodes_like_fastavro(amount) -> None:
+    registry = MockSchemaRegistryClient({"url": "mock://money"})
+    et = event_type("AssetRevalued")
+    codec = EventCodec(et, AvroSerializer(registry, et.avro_schema), et.topic)
+    event = sample_event("AssetRevalued", previous_value=abs(amount), new_value=abs(amount))
+    assert codec.encode_record(event)[1] == fastavro_bytes(codec, event)
+
+
+def test_headers_are_rebuilt_from_the_value_for_failure_reports(codecs: dict) -> None:
+    for name in ("BudgetAllocated", "BirthRegistered", "DatasetPublished"):
+        _key, value, headers = codecs[name].encode_record(sample_event(name))
+        assert codecs[name].headers_from_value(value) == headers
