@@ -105,3 +105,19 @@ def test_closed_publisher_refuses(publisher_factory) -> None:
     publisher.close()
     with pytest.raises(PublisherClosedError):
         publisher.publish(sample_event("BudgetAllocated"))
+
+
+def test_a_record_the_broker_refuses_for_good_fails_loudly_not_spooled(publisher_factory, new_topic) -> None:
+    from adapters.sdk import PublishFailedError
+
+    topic = new_topic("test.sdk.small", partitions=1, config={"max.message.bytes": "64"})
+    publisher = publisher_factory(topic_for=lambda _et: topic)
+    before = REGISTRY.get_sample_value("egov_publisher_events_published_total",
+                                       {"theme": "budgeting", "outcome": "failed"}) or 0
+    publisher.publish_many([sample_event("BudgetAllocated")])  # streamed: reported through the failure callback
+    with pytest.raises(PublishFailedError, match="MSG_SIZE_TOO_LARGE|too large") as info:
+        publisher.flush()
+    assert info.value.fields["count"] == 1
+    assert publisher.spool.depth == 0 and publisher.mode == "direct"
+    assert REGISTRY.get_sample_value("egov_publisher_events_published_total",
+                                     {"theme": "budgeting", "outcome": "failed"}) == before + 1
