@@ -189,8 +189,9 @@ def simulate(
                                      on_progress=lambda n: progress.advance(task, n))
     finally:
         publisher.close()
-    table = Table(title=f"simulated {summary.published} events in {summary.elapsed_s:.1f}s "
-                        f"({summary.actual_rate:.0f}/s) from {len(summary.regions)} regions")
+    console.print(f"simulated {summary.published} events in {summary.elapsed_s:.1f}s "
+                  f"({summary.actual_rate:.0f}/s) from {len(summary.regions)} regions", highlight=False)
+    table = Table()
     table.add_column("theme")
     table.add_column("events", justify="right")
     for theme, count in sorted(summary.by_theme.items()):
