@@ -54,7 +54,10 @@ def main() -> None:
     """Console entry point: run the CLI, turning egov-bus errors into exit code 1."""
     _load_plugins()
     try:
-        app(standalone_mode=False)
+        # With standalone_mode=False click returns a command's exit code instead of exiting.
+        rc = app(standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:
+            sys.exit(rc)
     except EgovBusError as exc:
         err_console.print(f"[bold red]error:[/] {exc}")
         sys.exit(1)
@@ -63,10 +66,9 @@ def main() -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here with standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
+    except Exception as exc:  # usage errors arrive here with standalone_mode=False
+        # Typer vendors its own click; recognise its ClickException by shape.
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         raise
