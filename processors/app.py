@@ -28,6 +28,7 @@ log = logging.getLogger("egov.processors")
 
 BATCH_MAX = 1000
 BATCH_WITHIN_S = 0.1
+REFRESH_INTERVAL_S = 2.0
 
 
 def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_path: str | None = None) -> faust.App:
@@ -87,6 +88,26 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
 
         publish_integration_gauges(list(views.items()))
         await publish_consumer_lag(app.consumer, settings.processor_app_id)
+
+    refresh = {"pending": False}
+
+    @app.on_partitions_assigned.connect
+    async def _on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        refresh["pending"] = True
+
+    @app.timer(interval=REFRESH_INTERVAL_S)
+    async def refresh_views() -> None:
+        # View records are not part of Faust's per-partition transactions, so a
+        # worker that stops can leave a key's last view record behind its table
+        # state. Re-publishing this worker's rows once its tables are recovered
+        # after each rebalance makes the view topics converge to the exact,
+        # changelogged table state.
+        if not refresh["pending"] or app.in_recovery or not app.tables.recovery.completed.is_set():
+            return
+        refresh["pending"] = False
+        keys = {tuple(key.split("|", 1)) for key, state in list(views.items()) if state is not None}
+        for record in pipeline.view_records(keys, views):
+            await out(record.topic).send(key=record.key, value=record.value)
 
     @app.agent(source, concurrency=1)
     async def process(stream: Any) -> None:
