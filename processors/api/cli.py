@@ -18,6 +18,8 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[str, typer.Option(help="uvicorn log level: critical, error, warning, info, debug")] = "warning",
     ) -> None:
         """Serve the views API (/views) and the live dashboard (/) from the compacted view topics."""
+        import signal
+
         import uvicorn
 
         from bus.settings import load_settings
@@ -26,5 +28,10 @@ def register(app: typer.Typer) -> None:
         app_ = build_app(load_settings(), prefix=prefix)
         base = f"http://{host}:{port}"
         typer.echo(f"dashboard: {base}/   views API: {base}/views   health: {base}/healthz", err=False)
-        # uvicorn stops on SIGTERM/SIGINT; the app's lifespan then stops the view store's consumer.
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT (the app's lifespan stops the view store's
+        # consumer), then re-raises the signal with the handler that was there before it started: a
+        # no-op here, so a requested stop exits 0 instead of "killed by SIGTERM".
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
         uvicorn.run(app_, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
+        typer.echo("dashboard stopped")
