@@ -1,37 +1,84 @@
-"""The Faust application: wires the pipeline to Kafka. Only wiring lives here.
+"""The processors' Faust application: wires the batch pipeline to Kafka. Only wiring lives here.
 
-One agent (concurrency 1, because it writes tables) reads every theme topic in
-batches (``take_events``), runs each event through :class:`Pipeline`, produces
-what the pipeline asks for (dead letters, routed copies, re-keyed legacy
-events, view rows) and lets Faust commit. Tables: ``views`` (aggregate state)
-and ``seen`` (event ids, the idempotency set), both changelogged, so a
-restarted worker recovers them and a re-delivered event changes nothing.
+Every theme topic is consumed in batches (:mod:`processors.engine`); each
+batch runs through :class:`~processors.pipeline.Pipeline` against the
+``state`` table (aggregates and seen-set, changelogged), then the worker
+produces, per source partition: dead letters, routed copies, re-keyed legacy
+events, the changed view rows and the table's changelog records.
+
+With ``processing_guarantee=exactly_once`` all of that goes through the
+partition's transactional producer, in the transaction that also commits the
+batch's offsets: a crash loses nothing and doubles nothing. With
+``at_least_once`` the outputs are delivered first, then the changelog, then
+the offsets are committed; a crash re-reads a batch whose events may already
+be in the seen-set, so views stay exact either way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
+import time
 from typing import Any
-
-import faust
-from faust.streams import _current_event
 
 from bus.serde import SerdeError, make_registry_client
 from bus.settings import EgovSettings
-from processors.pipeline import Pipeline
-from processors.routing import load_rules
+from processors.engine import BatchApp, librdkafka_partitioner
+from processors.pipeline import BatchResult, Outgoing, Pipeline
+from processors.routing import Router, load_rules
+from processors.state import TableState
+from processors.transform import current_region_code
 from topics.catalog import load_catalog
 
 log = logging.getLogger("egov.processors")
 
-BATCH_MAX = 1000
-BATCH_WITHIN_S = 0.1
-REFRESH_INTERVAL_S = 2.0
+GAUGE_INTERVAL_S = 10.0
+# How long a dead worker keeps its partitions: short, so that a killed worker's
+# partitions move on quickly (the faust default is 60 s).
+SESSION_TIMEOUT_S = 15.0
 
 
-def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_path: str | None = None) -> faust.App:
+class Outputs:
+    """Produces a batch's records per source partition, transactionally when exactly-once."""
+
+    def __init__(self, app: Any, changelog_topic: str, source_topic: str) -> None:
+        self.app = app
+        self.eos = app.conf.processing_guarantee.value == "exactly_once"
+        self.changelog_topic = changelog_topic
+        self.source_topic = source_topic
+
+    async def send(self, per_partition: dict[int, tuple[list[Outgoing], list[tuple[bytes, bytes]]]]) -> None:
+        producer = self.app.producer
+        futures = []
+        if self.eos:
+            group = self.app.assignor.group_for_topic(self.source_topic)
+            for partition, (records, changelog) in per_partition.items():
+                tid = f"{self.app.conf.id}-{group}-{partition}"
+                txn = producer._transaction_producers.get(tid)
+                if txn is None:
+                    raise RuntimeError(f"no transactional producer {tid} for partition {partition}")
+                # One lock hold: these records and the changelog share one transaction.
+                async with producer._trn_locks[tid]:
+                    for r in records:
+                        futures.append(await txn.send(r.topic, r.value, key=r.key, headers=r.headers or None))
+                    for key, value in changelog:
+                        futures.append(await txn.send(self.changelog_topic, value, key=key, partition=partition))
+            await asyncio.gather(*futures)
+            return
+        plain = producer._ensure_producer()
+        for records, _ in per_partition.values():
+            for r in records:
+                futures.append(await plain.send(r.topic, r.value, key=r.key, headers=r.headers or None))
+        # Outputs delivered before the state that says their events were handled.
+        await asyncio.gather(*futures)
+        futures = []
+        for partition, (_, changelog) in per_partition.items():
+            for key, value in changelog:
+                futures.append(await plain.send(self.changelog_topic, value, key=key, partition=partition))
+        await asyncio.gather(*futures)
+
+
+def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_path: str | None = None) -> BatchApp:
     """The processors' Faust app for ``settings`` (optionally on prefixed test topics)."""
     catalog = load_catalog(prefix=topic_prefix)
     theme_topics = catalog.of_kind("theme")
@@ -39,42 +86,86 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
     partitions = {t.partitions for t in theme_topics}
     if len(partitions) != 1:
         raise ValueError(f"theme topics must share one partition count for the tables, got {sorted(partitions)}")
+    table_partitions = partitions.pop()
     prefix = f"{topic_prefix}." if topic_prefix else ""
 
-    app = faust.App(
+    app = BatchApp(
         settings.processor_app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="memory://",
         processing_guarantee=settings.processing_guarantee,
         topic_replication_factor=settings.topic_replication_factor or 1,
-        topic_partitions=(table_partitions := partitions.pop()),
+        topic_partitions=table_partitions,
+        # No standbys: a partition that moves is recovered from its compacted changelog.
+        table_standby_replicas=0,
         table_cleanup_interval=3600,
         web_enabled=False,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        broker_commit_every=1000,
-        broker_commit_interval=0.5,
+        producer_partitioner=librdkafka_partitioner,
+        producer_linger_ms=5,
+        broker_commit_every=20_000,
+        broker_commit_interval=0.1,
+        broker_session_timeout=SESSION_TIMEOUT_S,
+        broker_heartbeat_interval=1.0,
+        consumer_max_fetch_size=1024 * 1024,
         datadir=settings.processor_data_dir,
     )
     registry = make_registry_client(settings)
-    pipeline = Pipeline(
-        registry, load_rules(rules_path), theme_of_topic, view_topic_name=lambda v: f"{prefix}egov.view.{v}"
-    )
+    rules = load_rules(rules_path)
     if topic_prefix:
-        pipeline.rules = [
-            type(r)(**{**r.__dict__, "destination": f"{prefix}{r.destination}"}) for r in pipeline.rules
-        ]
+        rules = [type(r)(**{**r.__dict__, "destination": f"{prefix}{r.destination}"}) for r in rules]
+    pipeline = Pipeline(
+        registry,
+        Router(rules, region_of_key=current_region_code),
+        theme_of_topic,
+        view_topic_name=lambda v: f"{prefix}egov.view.{v}",
+    )
     source = app.topic(*theme_of_topic, key_serializer="raw", value_serializer="raw")
-    # JSON values (Faust's default serializer); partitions as the source topics, as Faust requires.
-    views = app.Table("views", default=None, partitions=table_partitions, key_type=str)
-    seen = app.Table("seen", default=None, partitions=table_partitions, key_type=str)
-    out_topics: dict[str, Any] = {}
+    # Aggregates and the seen-set; JSON keys and values; partitioned like the theme topics.
+    table = app.Table("state", default=None, partitions=table_partitions, key_type=str)
+    state_box: dict[str, TableState] = {}
 
-    def out(name: str) -> Any:
-        topic = out_topics.get(name)
-        if topic is None:
-            topic = out_topics[name] = app.topic(name, key_serializer="raw", value_serializer="raw")
-        return topic
+    def state() -> TableState:
+        current = state_box.get("state")
+        if current is None:
+            current = state_box["state"] = TableState.of_table(table)
+        return current
+
+    outputs_box: dict[str, Outputs] = {}
+
+    async def handle(batch: list[tuple[Any, Any]]) -> None:
+        loop = asyncio.get_running_loop()
+        missing = pipeline.missing_schemas(batch)
+        if missing:
+            try:
+                # Unknown writer schemas are fetched off the event loop; what the registry
+                # does not know is dead-lettered by the pipeline.
+                await loop.run_in_executor(None, pipeline.deserializer.warm, sorted(missing))
+            except SerdeError:
+                pass
+        st = state()
+        outputs = outputs_box.get("o")
+        if outputs is None:
+            outputs = outputs_box["o"] = Outputs(app, table.changelog_topic.get_topic_name(), next(iter(theme_of_topic)))
+        try:
+            result: BatchResult = pipeline.process_batch(batch, st)
+            per_partition = {}
+            for partition in set(result.outgoing) | set(result.changed) | st.dirty_partitions():
+                records = list(result.outgoing.get(partition, ()))
+                records += pipeline.view_records(result.changed.get(partition, set()), st.data)
+                per_partition[partition] = (records, st.take_changelog(partition))
+            await outputs.send(per_partition)
+        except Exception as exc:
+            # Not one bad event (those are dead letters) but the broker or a bug: the
+            # worker stops; a restart resumes from the last commit and the changelog.
+            log.exception("batch failed; stopping the worker")
+            st.discard_pending()
+            await app.crash(exc)
+            raise
+        pipeline.observe(result, time.time())
+
+    app.subscribe_batches(source, handle)
 
     @app.task
     async def warm_schemas() -> None:
@@ -82,68 +173,17 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
         await loop.run_in_executor(None, pipeline.warm)
         log.info("schema cache warm: %d writer schemas", len(pipeline.deserializer.known_schema_ids()))
 
-    @app.timer(interval=10.0)
+    @app.on_partitions_assigned.connect
+    async def _on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        state().invalidate()
+
+    @app.timer(interval=GAUGE_INTERVAL_S)
     async def report_gauges() -> None:
         from processors.health import publish_consumer_lag, publish_integration_gauges
 
-        publish_integration_gauges(list(views.items()))
+        publish_integration_gauges(state().view_items())
         await publish_consumer_lag(app.consumer, settings.processor_app_id)
 
-    refresh = {"pending": False}
-
-    @app.on_partitions_assigned.connect
-    async def _on_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        refresh["pending"] = True
-
-    @app.timer(interval=REFRESH_INTERVAL_S)
-    async def refresh_views() -> None:
-        # View records are not part of Faust's per-partition transactions, so a
-        # worker that stops can leave a key's last view record behind its table
-        # state. Re-publishing this worker's rows once its tables are recovered
-        # after each rebalance makes the view topics converge to the exact,
-        # changelogged table state.
-        if not refresh["pending"] or app.in_recovery or not app.tables.recovery.completed.is_set():
-            return
-        refresh["pending"] = False
-        keys = {tuple(key.split("|", 1)) for key, state in list(views.items()) if state is not None}
-        for record in pipeline.view_records(keys, views):
-            await out(record.topic).send(key=record.key, value=record.value)
-
-    @app.agent(source, concurrency=1)
-    async def process(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            changed: set[tuple[str, str]] = set()
-            results = []
-            for event in events:
-                msg = event.message
-                # Table writes need the event in context (take_events does not set it).
-                _current_event.set(weakref.ref(event))
-                missing = pipeline.needs_schema(msg.value)
-                if missing is not None:
-                    try:
-                        await loop.run_in_executor(None, pipeline.deserializer.warm, [missing])
-                    except SerdeError:
-                        pass  # unknown id or registry down: the pipeline dead-letters the record
-                try:
-                    result = pipeline.process(
-                        msg.topic, msg.partition, msg.offset, msg.key, msg.value, msg.headers, views, seen
-                    )
-                except Exception as exc:  # never crash the worker on one event
-                    from processors.pipeline import Result
-
-                    result = Result(theme=pipeline.theme_of_topic.get(msg.topic, "unknown"))
-                    pipeline._dead_letter(result, msg.topic, msg.partition, msg.offset, msg.key, msg.value, msg.headers, "process", exc)
-                for record in result.outgoing:
-                    await out(record.topic).send(key=record.key, value=record.value, headers=record.headers)
-                changed |= result.changed
-                results.append(result)
-            if changed:
-                _current_event.set(weakref.ref(events[-1]))
-                for record in pipeline.view_records(changed, views):
-                    await out(record.topic).send(key=record.key, value=record.value)
-            for result in results:
-                pipeline.observe(result)
-
     app.egov_pipeline = pipeline  # type: ignore[attr-defined]
+    app.egov_table = table  # type: ignore[attr-defined]
     return app

@@ -29,7 +29,11 @@ def integration_gauges(rows: Iterable[tuple[str, Any]], now_s: float | None = No
 
 
 def publish_integration_gauges(rows: Iterable[tuple[str, Any]]) -> None:
-    for (province, theme), (publishing, silent) in integration_gauges(rows).items():
+    """Set the gauges from this worker's rows; label sets it no longer holds (after a rebalance) go."""
+    values = integration_gauges(rows)
+    metrics.REGIONS_PUBLISHING.clear()
+    metrics.SILENT_REGIONS.clear()
+    for (province, theme), (publishing, silent) in values.items():
         metrics.REGIONS_PUBLISHING.labels(province, theme).set(publishing)
         metrics.SILENT_REGIONS.labels(province, theme).set(silent)
 

@@ -1,15 +1,32 @@
-"""One event through the central pipeline: decode, transform, validate, dedupe,
-route, aggregate. Synchronous and free of Faust, so the worker, the tests and
-the benchmarks share it.
+"""A batch of records through the central pipeline: decode, transform,
+validate, dedupe, aggregate, route. Synchronous and free of Faust, so the
+worker, the tests and the benchmarks share it.
 
-Nothing is dropped silently: every failure becomes a dead-letter record with
-its stage and reason, and the caller carries on with the next event.
+Per record, in order (the first failure sends the record to its theme's DLQ
+with the stage and reason, and the batch goes on):
+
+1. **decode** (stage ``decode``): Confluent wire format, Avro through the
+   registry serde of ``bus.serde`` (writer schemas cached; the worker fetches
+   unknown ids off the event loop before the batch runs);
+2. **check** (stage ``validate``): the record is an event type of the topic's
+   theme and the key is the envelope's region code (the key decides the
+   partition, the partition holds the region's state);
+3. **transform** (stage ``transform``): legacy Papua codes are re-published
+   under the current code and key (the corrected copy comes back through
+   this pipeline in the right partition); any value shaped like a raw NIK is
+   refused;
+4. **validate** (stage ``validate``): the event's pydantic model (current
+   region code, field rules, cross-field rules);
+5. **dedupe**: an ``event_id`` already seen in this partition changes nothing;
+6. **aggregate** (stage ``aggregate``): event-time buckets of the four views;
+7. **route**: the record's original bytes and headers to every routed topic
+   whose rule matches its ``ce_type`` header and key.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, MutableMapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,10 +36,12 @@ from bus.serde import AvroDeserializer, AvroSerializer, SerdeError, unpack_heade
 from processors import metrics
 from processors.dlq import dlq_headers, dlq_topic_for
 from processors.exceptions import ProcessorError
-from processors.routing import RoutingRule, destinations
-from processors.transform import current_region_code, refuse_raw_nik
-from processors.views.aggregates import apply_event, render_row
+from processors.routing import Router
+from processors.state import PartitionView, TableState
+from processors.transform import current_region_code, may_hold_raw_nik, refuse_raw_nik
+from processors.views.aggregates import VIEWS, apply_event, render_row
 from processors.views.avro import view_schema, view_topic
+from schemas.cloudevents import ce_source
 
 PROCESSOR = "pipeline"
 
@@ -37,57 +56,64 @@ class Outgoing:
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-@dataclass(slots=True)
-class Result:
-    outgoing: list[Outgoing] = field(default_factory=list)
-    changed: set[tuple[str, str]] = field(default_factory=set)
-    outcome: str = "ok"
-    theme: str = "unknown"
-    latency_from: dict[str, float] = field(default_factory=dict)
+@dataclass
+class BatchResult:
+    """What one batch asks the worker to do, per source partition."""
+
+    outgoing: dict[int, list[Outgoing]] = field(default_factory=lambda: defaultdict(list))
+    changed: dict[int, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    outcomes: Counter = field(default_factory=Counter)  # (theme, outcome) -> n
+    latencies: list[tuple[str, float, float]] = field(default_factory=list)  # (theme, occurred s, produced s)
+    events: int = 0
 
 
-def _ms(value: Any) -> float:
+def _seconds(value: Any) -> float:
     return value.timestamp() if isinstance(value, datetime) else value / 1000
 
 
 class Pipeline:
-    """The per-event logic; state lives in the mappings the caller passes in."""
+    """The per-record logic; state lives in the :class:`TableState` the caller passes in."""
 
     def __init__(
         self,
         registry: Any,
-        rules: list[RoutingRule],
+        router: Router,
         theme_of_topic: dict[str, str],
         view_topic_name: Callable[[str], str] = view_topic,
     ) -> None:
         self.registry = registry
         self.deserializer = AvroDeserializer(registry)
-        self.rules = rules
+        self.router = router
         self.theme_of_topic = theme_of_topic
         self._view_topic_name = view_topic_name
         self._event_serializers: dict[str, AvroSerializer] = {}
         self._view_serializers: dict[str, AvroSerializer] = {}
+        # schema id -> (event type, whether the writer has exactly the model's fields)
+        self._by_schema: dict[int, tuple[Any, bool]] = {}
 
     # -- start-up ------------------------------------------------------------
 
     def warm(self) -> None:
-        """Register/look up every event schema on its topic so decoding never waits on the registry."""
+        """Register/look up every event and view schema so decoding never waits on the registry."""
         for topic, theme in self.theme_of_topic.items():
             for et in schemas.events_of_theme(theme):
-                ser = self._event_serializer(et)
-                self.deserializer.warm([ser.schema_id(topic)])
-        from processors.views.aggregates import VIEWS
-
+                self.deserializer.warm([self._event_serializer(et).schema_id(topic)])
         for view in VIEWS:
             self._view_serializer(view).schema_id(self._view_topic_name(view))
 
-    def needs_schema(self, value: bytes | None) -> int | None:
-        """The schema id to fetch (off the event loop) before :meth:`process`, if any."""
-        try:
-            schema_id = unpack_header(value)
-        except SerdeError:
-            return None
-        return None if self.deserializer.is_cached(schema_id) else schema_id
+    def missing_schemas(self, batch: Sequence[tuple[Any, Sequence[Any]]]) -> set[int]:
+        """Schema ids in ``batch`` not cached yet (the worker fetches them off the event loop)."""
+        missing = set()
+        is_cached = self.deserializer.is_cached
+        for _tp, records in batch:
+            for record in records:
+                try:
+                    schema_id = unpack_header(record.value)
+                except SerdeError:
+                    continue
+                if not is_cached(schema_id):
+                    missing.add(schema_id)
+        return missing
 
     def _event_serializer(self, et: Any) -> AvroSerializer:
         ser = self._event_serializers.get(et.name)
@@ -101,98 +127,149 @@ class Pipeline:
             ser = self._view_serializers[view] = AvroSerializer(self.registry, view_schema(view))
         return ser
 
-    # -- per event -------------------------------------------------------------
-
-    def _dead_letter(self, result: Result, topic: str, partition: int, offset: int, key, value, headers, stage: str, error: BaseException) -> Result:
-        result.outgoing.append(
-            Outgoing(
-                dlq_topic_for(topic),
-                key,
-                value,
-                dlq_headers(headers, stage=stage, error=error, topic=topic, partition=partition, offset=offset),
+    def _event_type(self, schema_id: int, record_name: str, record: dict[str, Any]) -> tuple[Any, bool]:
+        entry = self._by_schema.get(schema_id)
+        if entry is None:
+            et = schemas.by_record_name(record_name)
+            exact = set(record) == set(et.model.model_fields) and set(record["envelope"]) == set(
+                et.model.model_fields["envelope"].annotation.model_fields
             )
-        )
-        result.outcome = "dlq"
-        metrics.DLQ_EVENTS.labels(result.theme, stage).inc()
+            entry = self._by_schema[schema_id] = (et, exact)
+        return entry
+
+    # -- per batch -------------------------------------------------------------
+
+    def process_batch(self, batch: Sequence[tuple[Any, Sequence[Any]]], state: TableState) -> BatchResult:
+        """Run every record of ``batch`` (``(tp, records)`` pairs) through the pipeline."""
+        result = BatchResult()
+        for tp, records in batch:
+            topic, partition = tp.topic, tp.partition
+            theme = self.theme_of_topic.get(topic, "unknown")
+            view = state.partition(partition)
+            outgoing = result.outgoing[partition]
+            changed = result.changed[partition]
+            outcomes = result.outcomes
+            for record in records:
+                result.events += 1
+                try:
+                    outcome = self._process(topic, theme, partition, record, view, state, outgoing, changed, result)
+                except Exception as exc:  # never stop the batch on one record
+                    outcome = self._dead_letter(outgoing, topic, theme, partition, record, "process", exc)
+                outcomes[(theme, outcome)] += 1
         return result
 
-    def process(
+    def _dead_letter(self, outgoing: list[Outgoing], topic: str, theme: str, partition: int, record: Any, stage: str, error: BaseException) -> str:
+        outgoing.append(
+            Outgoing(
+                dlq_topic_for(topic),
+                record.key,
+                record.value,
+                dlq_headers(record.headers, stage=stage, error=error, topic=topic, partition=partition, offset=record.offset),
+            )
+        )
+        metrics.DLQ_EVENTS.labels(theme, stage).inc()
+        return "dlq"
+
+    def _process(
         self,
         topic: str,
+        theme: str,
         partition: int,
-        offset: int,
-        key: bytes | None,
-        value: bytes | None,
-        headers: list[tuple[str, bytes]] | None,
-        views: MutableMapping[str, Any],
-        seen: MutableMapping[str, Any],
-    ) -> Result:
-        headers = list(headers or [])
-        theme = self.theme_of_topic.get(topic, "unknown")
-        result = Result(theme=theme)
+        msg: Any,
+        view: PartitionView,
+        state: TableState,
+        outgoing: list[Outgoing],
+        changed: set[tuple[str, str]],
+        result: BatchResult,
+    ) -> str:
+        value = msg.value
         try:
             decoded = self.deserializer(value, topic)
         except SerdeError as exc:
-            return self._dead_letter(result, topic, partition, offset, key, value, headers, "decode", exc)
+            return self._dead_letter(outgoing, topic, theme, partition, msg, "decode", exc)
         record = decoded.value
         try:
-            et = schemas.by_record_name(decoded.record_name)
+            et, exact = self._event_type(decoded.schema_id, decoded.record_name, record)
             if et.theme != theme:
-                raise ProcessorError(f"{et.name} belongs to theme {et.theme}, not to topic {topic}")
-        except Exception as exc:
-            return self._dead_letter(result, topic, partition, offset, key, value, headers, "validate", exc)
-
-        # Transform: legacy codes are re-published under the current code (and key)
-        # so that every event of a region lands in that region's partition.
-        try:
+                raise ProcessorError(f"{et.name} belongs to theme {et.theme}, not to topic {topic}", event_type=et.name)
             region = record["envelope"]["region_code"]
+            key = msg.key.decode() if msg.key is not None else None
             current = current_region_code(region)
-            if current != region:
+            if key is None or current_region_code(key) != current:
+                raise ProcessorError(
+                    f"record key {key!r} is not the envelope's region code {region!r}", key=key, region_code=region
+                )
+        except Exception as exc:
+            return self._dead_letter(outgoing, topic, theme, partition, msg, "validate", exc)
+
+        try:
+            if current != region or key != current:
+                # A legacy code: re-publish under the current code and key; the copy
+                # comes back to this pipeline in the partition of its region.
                 record["envelope"]["region_code"] = current
+                if may_hold_raw_nik(value):
+                    refuse_raw_nik(record)
                 fixed = self._event_serializer(et)(record, topic)
-                result.outgoing.append(Outgoing(topic, current.encode(), fixed, headers))
-                result.outcome = "transformed"
-                return result
-            refuse_raw_nik(record)
+                headers = [
+                    (k, ce_source(current, record["envelope"]["source_system"]).encode()) if k == "ce_source" else (k, v)
+                    for k, v in msg.headers or ()
+                ]
+                outgoing.append(Outgoing(topic, current.encode(), fixed, headers))
+                return "transformed"
+            if may_hold_raw_nik(value):
+                refuse_raw_nik(record)
         except Exception as exc:
-            return self._dead_letter(result, topic, partition, offset, key, value, headers, "transform", exc)
+            return self._dead_letter(outgoing, topic, theme, partition, msg, "transform", exc)
 
         try:
-            et.model.from_avro(record)
+            if exact:
+                try:
+                    et.model.__pydantic_validator__.validate_python(record)
+                except Exception:
+                    et.model.from_avro(record)  # raises the contract's SchemaValidationError, fields named
+            else:
+                et.model.from_avro(record)
         except Exception as exc:
-            return self._dead_letter(result, topic, partition, offset, key, value, headers, "validate", exc)
+            return self._dead_letter(outgoing, topic, theme, partition, msg, "validate", exc)
 
-        event_id = str(record["envelope"]["event_id"])
-        if event_id in seen:
-            result.outcome = "duplicate"
-            return result
+        envelope = record["envelope"]
+        event_id = str(envelope["event_id"])
+        if state.is_seen(partition, event_id):
+            return "duplicate"
         try:
-            changed = apply_event(views, theme, et.name, record)
+            changed.update(apply_event(view, theme, et.name, record))
         except Exception as exc:
-            return self._dead_letter(result, topic, partition, offset, key, value, headers, "aggregate", exc)
-        seen[event_id] = 1
-        result.changed.update(changed)
-        for destination in destinations(self.rules, theme, et.name, current):
-            result.outgoing.append(Outgoing(destination, key, value, headers))
-        result.latency_from = {
-            "occurred_at": _ms(record["envelope"]["occurred_at"]),
-            "produced_at": _ms(record["envelope"]["produced_at"]),
-        }
-        return result
+            return self._dead_letter(outgoing, topic, theme, partition, msg, "aggregate", exc)
+        state.mark_seen(topic, partition, msg.offset, event_id)
+        for destination in self.router.route(msg.headers, msg.key):
+            outgoing.append(Outgoing(destination, msg.key, value, list(msg.headers or ())))
+        result.latencies.append((theme, _seconds(envelope["occurred_at"]), _seconds(envelope["produced_at"])))
+        return "ok"
 
-    def view_records(self, changed: set[tuple[str, str]], views: MutableMapping[str, Any]) -> list[Outgoing]:
-        """The view rows to publish for the keys a batch changed."""
+    # -- views -------------------------------------------------------------------
+
+    def view_records(self, changed: set[tuple[str, str]], state_data: Any) -> list[Outgoing]:
+        """The view rows to publish for the ``(view, key)`` pairs a batch changed."""
         out = []
         for view, key in sorted(changed):
-            row = render_row(view, key, views[f"{view}|{key}"])
+            row = render_row(view, key, state_data[f"{view}|{key}"])
             topic = self._view_topic_name(view)
             out.append(Outgoing(topic, key.encode(), self._view_serializer(view)(row, topic)))
             metrics.VIEW_UPDATES.labels(view).inc()
         return out
 
     @staticmethod
-    def observe(result: Result) -> None:
-        metrics.EVENTS_PROCESSED.labels(PROCESSOR, result.theme, result.outcome).inc()
-        now = time.time()
-        for since, ts in result.latency_from.items():
-            metrics.E2E_LATENCY.labels(result.theme, since).observe(max(0.0, now - ts))
+    def observe(result: BatchResult, now: float) -> None:
+        """Count outcomes and record end-to-end latencies (call once the view rows are out)."""
+        for (theme, outcome), n in result.outcomes.items():
+            metrics.EVENTS_PROCESSED.labels(PROCESSOR, theme, outcome).inc(n)
+        by_theme: dict[str, Any] = {}
+        for theme, occurred, produced in result.latencies:
+            hist = by_theme.get(theme)
+            if hist is None:
+                hist = by_theme[theme] = (
+                    metrics.E2E_LATENCY.labels(theme, "occurred_at"),
+                    metrics.E2E_LATENCY.labels(theme, "produced_at"),
+                )
+            hist[0].observe(max(0.0, now - occurred))
+            hist[1].observe(max(0.0, now - produced))

@@ -78,3 +78,52 @@ def load_rules(path: Path | str | None = None) -> list[RoutingRule]:
 def destinations(rules: list[RoutingRule], theme: str, event_type: str, region_code: str) -> list[str]:
     """Every routed topic an event goes to."""
     return [r.target(theme, event_type, region_code) for r in rules if r.matches(theme, event_type, region_code)]
+
+
+def _parse_ce_type(ce_type: str) -> tuple[str, str] | None:
+    """``id.go.egov.<theme>.<EventName>.v1`` -> ``(theme, EventName)``; None when not one of ours."""
+    parts = ce_type.split(".")
+    if len(parts) != 6 or parts[:3] != ["id", "go", "egov"] or not parts[5].startswith("v"):
+        return None
+    theme, name = parts[3], parts[4]
+    et = schemas.EVENT_TYPES.get(name)
+    if et is None or et.theme != theme:
+        return None
+    return theme, name
+
+
+class Router:
+    """Routing decisions from a record's ``ce_type`` header and its key, never its value.
+
+    ``region_of_key`` maps the key to the region the rules see (the
+    transformer's legacy-code mapping, so an old Papua code routes to its
+    current province). Decisions are cached per ``(ce_type, key)``: 552
+    regions x a few dozen event types.
+    """
+
+    def __init__(self, rules: list[RoutingRule], region_of_key=lambda code: code) -> None:
+        self.rules = rules
+        self._region_of_key = region_of_key
+        self._cache: dict[tuple[bytes, bytes], tuple[str, ...]] = {}
+
+    def route(self, headers: list[tuple[str, bytes]] | None, key: bytes | None) -> tuple[str, ...]:
+        """Destination topics of a record; empty when headers or key do not identify an event."""
+        ce_type = None
+        for name, value in headers or ():
+            if name == "ce_type":
+                ce_type = value
+                break
+        if ce_type is None or key is None:
+            return ()
+        cached = self._cache.get((ce_type, key))
+        if cached is not None:
+            return cached
+        try:
+            parsed = _parse_ce_type(ce_type.decode())
+            region = self._region_of_key(key.decode())
+        except (UnicodeDecodeError, AttributeError):
+            parsed = None
+        out = tuple(destinations(self.rules, parsed[0], parsed[1], region)) if parsed else ()
+        if len(self._cache) < 100_000:
+            self._cache[(ce_type, key)] = out
+        return out

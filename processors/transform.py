@@ -83,6 +83,21 @@ def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(item, f"{path}[{i}]")
 
 
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"\x00" * 10)
+_SIXTEEN_ZEROS = b"\x00" * 16
+
+
+def may_hold_raw_nik(raw: bytes) -> bool:
+    """Cheap pre-check on the encoded value: any run of 16 ASCII digits at all?
+
+    Avro writes strings as their UTF-8 bytes, so a 16-digit string shows up
+    as 16 digit bytes in a row; only then is the record scanned field by field
+    (:func:`refuse_raw_nik`), which also tells a raw NIK from digits inside a
+    longer token such as a hex pseudonym.
+    """
+    return _SIXTEEN_ZEROS in raw.translate(_DIGITS_TO_ZERO)
+
+
 def refuse_raw_nik(value: dict[str, Any]) -> None:
     """Raise :class:`TransformError` naming the field if any string looks like a raw NIK."""
     for path, text in _strings(value, ""):

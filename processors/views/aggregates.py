@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from functools import lru_cache
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -39,17 +40,26 @@ def _ms(value: Any) -> int:
     return int(value)
 
 
+@lru_cache(maxsize=4096)
+def _day_of(day_number: int) -> str:
+    return datetime.fromtimestamp(day_number * 86400, tz=timezone.utc).strftime("%Y-%m-%d")
+
+
 def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    """UTC day (yyyy-mm-dd) of an epoch-millisecond time."""
+    return _day_of(ms // 86_400_000)
 
 
 def _month(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m")
+    """UTC month (yyyy-mm) of an epoch-millisecond time."""
+    return _day_of(ms // 86_400_000)[:7]
 
 
-def _get(store: Store, view: str, key: str, init: dict[str, Any]) -> dict[str, Any]:
-    current = store.get(f"{view}|{key}")
-    return dict(current) if current is not None else dict(init)
+def _row(store: Store, key: str, init: dict[str, Any]) -> dict[str, Any]:
+    # State rows are owned by the store and updated in place; assigning the row
+    # back (``store[key] = row``) marks the key changed for the changelog.
+    row = store.get(key)
+    return row if row is not None else init
 
 
 def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]) -> list[tuple[str, str]]:
@@ -57,50 +67,58 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
     envelope = value["envelope"]
     region = envelope["region_code"]
     occurred = _ms(envelope["occurred_at"])
+    day = _day(occurred)
     changed: list[tuple[str, str]] = []
 
     key = f"{region}|{theme}"
-    row = _get(store, INTEGRATION_INDEX, key, {"events_total": 0, "first_seen_ms": occurred, "last_seen_ms": occurred, "days": {}})
+    skey = f"{INTEGRATION_INDEX}|{key}"
+    row = _row(store, skey, {"events_total": 0, "first_seen_ms": occurred, "last_seen_ms": occurred, "days": {}})
     row["events_total"] += 1
-    row["first_seen_ms"] = min(row["first_seen_ms"], occurred)
-    row["last_seen_ms"] = max(row["last_seen_ms"], occurred)
-    days = dict(row["days"])
-    days[_day(occurred)] = days.get(_day(occurred), 0) + 1
-    row["days"] = days
-    store[f"{INTEGRATION_INDEX}|{key}"] = row
+    if occurred < row["first_seen_ms"]:
+        row["first_seen_ms"] = occurred
+    if occurred > row["last_seen_ms"]:
+        row["last_seen_ms"] = occurred
+    days = row["days"]
+    days[day] = days.get(day, 0) + 1
+    store[skey] = row
     changed.append((INTEGRATION_INDEX, key))
 
     if event_type in ("BudgetAllocated", "BudgetRealizationPosted"):
         key = f"{region}|{value['fiscal_year']}"
-        row = _get(store, BUDGET_ABSORPTION, key, {"allocated": "0.00", "realised": "0.00"})
+        skey = f"{BUDGET_ABSORPTION}|{key}"
+        row = _row(store, skey, {"allocated": "0.00", "realised": "0.00"})
         field = "allocated" if event_type == "BudgetAllocated" else "realised"
+        # Exact decimals, kept as text (JSON has no decimal type).
         row[field] = str(Decimal(row[field]) + Decimal(value["amount"]))
-        store[f"{BUDGET_ABSORPTION}|{key}"] = row
+        store[skey] = row
         changed.append((BUDGET_ABSORPTION, key))
     elif event_type == "ComplaintReceived":
         key = f"{region}|{_month(occurred)}"
-        row = _get(store, COMPLAINT_SERVICE_LEVEL, key, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
+        row = _row(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
         row["received"] += 1
-        store[f"{COMPLAINT_SERVICE_LEVEL}|{key}"] = row
+        store[skey] = row
         changed.append((COMPLAINT_SERVICE_LEVEL, key))
     elif event_type == "ComplaintResolved":
         received = _ms(value["received_at"])
         # Bucketed by the month the complaint came in, so received/resolved/open describe one cohort.
         key = f"{region}|{_month(received)}"
-        row = _get(store, COMPLAINT_SERVICE_LEVEL, key, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
+        row = _row(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
         row["resolved"] += 1
-        row["resolve_seconds"] = [*row["resolve_seconds"], max(0, (occurred - received) // 1000)]
-        store[f"{COMPLAINT_SERVICE_LEVEL}|{key}"] = row
+        row["resolve_seconds"].append(max(0, (occurred - received) // 1000))
+        store[skey] = row
         changed.append((COMPLAINT_SERVICE_LEVEL, key))
     elif event_type in ("PermitApplied", "PermitIssued", "PermitRejected"):
-        key = f"{region}|{_day(occurred)}"
-        row = _get(store, LICENSING_THROUGHPUT, key, {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []})
+        key = f"{region}|{day}"
+        skey = f"{LICENSING_THROUGHPUT}|{key}"
+        row = _row(store, skey, {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []})
         if event_type == "PermitApplied":
             row["applied"] += 1
         else:
             row["issued" if event_type == "PermitIssued" else "rejected"] += 1
-            row["processing_seconds"] = [*row["processing_seconds"], max(0, (occurred - _ms(value["applied_at"])) // 1000)]
-        store[f"{LICENSING_THROUGHPUT}|{key}"] = row
+            row["processing_seconds"].append(max(0, (occurred - _ms(value["applied_at"])) // 1000))
+        store[skey] = row
         changed.append((LICENSING_THROUGHPUT, key))
     return changed
 
