@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: local Kafka + registry, the topic catalogue and the schemas applied,
 # a processor worker, 30 s of simulated events from all 552 regions, then the
-# central views printed and everything stopped (by PID).
+# central views printed, the views API and dashboard served, and everything stopped
+# (by PID). DEMO_KEEP=1 keeps the stack, the worker and the dashboard running until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EGOV=.venv/bin/egov-bus
@@ -13,8 +14,15 @@ export EGOV_SPOOL_DIR="$STATE/spool"
 RATE="${DEMO_RATE:-200}"
 SECONDS_TO_RUN="${DEMO_SECONDS:-30}"
 WORKER_PID=""
+DASHBOARD_PID=""
+DASHBOARD_PORT="${DEMO_DASHBOARD_PORT:-8088}"
+DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"
 
 cleanup() {
+  if [ -n "$DASHBOARD_PID" ] && kill -0 "$DASHBOARD_PID" 2>/dev/null; then
+    kill "$DASHBOARD_PID" || true
+    wait "$DASHBOARD_PID" 2>/dev/null || true
+  fi
   if [ -n "$WORKER_PID" ] && kill -0 "$WORKER_PID" 2>/dev/null; then
     kill "$WORKER_PID" || true
     wait "$WORKER_PID" 2>/dev/null || true
@@ -32,6 +40,9 @@ echo "== 2. topics and schemas from the catalogue"
 echo "== 3. processors (faust-streaming worker; log in $STATE/logs/processors.log)"
 "$EGOV" process --log-level warn > "$STATE/logs/processors.log" 2>&1 &
 WORKER_PID=$!
+echo "== 3b. views API and dashboard on $DASHBOARD_URL (log in $STATE/logs/dashboard.log)"
+"$EGOV" dashboard --port "$DASHBOARD_PORT" > "$STATE/logs/dashboard.log" 2>&1 &
+DASHBOARD_PID=$!
 echo "== 4. simulated regions: $RATE events/s for $SECONDS_TO_RUN s"
 "$EGOV" simulate --rate "$RATE" --duration "$SECONDS_TO_RUN" --seed 7
 echo "== 5. central views (compacted topics egov.view.*)"
@@ -60,3 +71,32 @@ for view in ("integration_index", "budget_absorption", "complaint_service_level"
     for key in sorted(rows)[:3]:
         print(f"   {key}: { {k: v for k, v in rows[key].items() if k not in ('region_name',)} }")
 PY
+echo "== 6. views API and dashboard"
+.venv/bin/python - "$DASHBOARD_URL" <<'PY'
+import sys, time
+import httpx
+url = sys.argv[1]
+deadline = time.monotonic() + 60
+while True:
+    try:
+        res = httpx.get(f"{url}/healthz", timeout=2)
+        if res.status_code == 200:
+            break
+    except httpx.HTTPError:
+        pass
+    if time.monotonic() > deadline:
+        sys.exit(f"dashboard not healthy within 60 s; see the log")
+    time.sleep(0.5)
+nation = httpx.get(f"{url}/views/integration_index", params={"level": "nation"}, timeout=10).json()["rows"]
+if nation:
+    r = nation[0]
+    print(f"integration index: {r['regions_publishing']} of {r['regions_total']} regions publishing ({r['integration_pct']}%), {r['events_total']} events")
+PY
+echo "dashboard:  $DASHBOARD_URL/"
+echo "views API:  $DASHBOARD_URL/views  (e.g. $DASHBOARD_URL/views/budget_absorption?level=province)"
+if [ "${DEMO_KEEP:-0}" = "1" ]; then
+  echo "DEMO_KEEP=1: stack, worker and dashboard keep running; press Ctrl-C to stop them all"
+  wait "$DASHBOARD_PID" || true
+else
+  echo "(the demo now stops everything; run DEMO_KEEP=1 make demo to keep it running until Ctrl-C)"
+fi
