@@ -26,6 +26,7 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "egov_integration_regions_publishing": ("gauge", frozenset({"province", "theme"})),
     "egov_integration_silent_regions": ("gauge", frozenset({"province", "theme"})),
     "egov_view_updates_total": ("counter", frozenset({"view"})),
+    "egov_subscriber_records_total": ("counter", frozenset({"theme", "outcome"})),
 }
 
 #: Labels Prometheus adds at scrape time, and the histogram bucket label.
