@@ -28,6 +28,8 @@ log = logging.getLogger("egov.views.store")
 
 # After a registry outage, wait this long before decoding the same record again.
 _REGISTRY_RETRY_S = 1.0
+# Records taken per consume() call.
+_BATCH = 500
 
 
 def view_topic_name(view: str, prefix: str | None = None) -> str:
@@ -152,20 +154,24 @@ class ViewStore:
                     self._set_error(str(exc))
                     log.warning("view store waiting for topics: %s", exc)
                     self._stopping.wait(1.0)
+            checked = time.monotonic()
             while not self._stopping.is_set():
-                msg = consumer.poll(self._poll_timeout_s)
-                if msg is None:
+                batch = consumer.consume(_BATCH, self._poll_timeout_s)
+                for i, msg in enumerate(batch):
+                    if msg.error():
+                        self._set_error(msg.error().str())
+                        continue
+                    if not self._apply(msg, decode):
+                        # Registry unreachable: read from here again later, never skip a record.
+                        self._rewind(consumer, batch[i:])
+                        self._stopping.wait(_REGISTRY_RETRY_S)
+                        break
+                    self._caught_up_to(msg.topic(), msg.partition(), msg.offset() + 1)
+                # Not only when idle: under steady traffic a partition whose end is a
+                # transaction marker would otherwise never count as caught up.
+                if not batch or time.monotonic() - checked > self._poll_timeout_s:
                     self._check_positions(consumer)
-                    continue
-                if msg.error():
-                    self._set_error(msg.error().str())
-                    continue
-                if not self._apply(msg, decode):
-                    # Registry unreachable: read the same record again later, never skip it.
-                    consumer.seek(TopicPartition(msg.topic(), msg.partition(), msg.offset()))
-                    self._stopping.wait(_REGISTRY_RETRY_S)
-                    continue
-                self._caught_up_to(msg.topic(), msg.partition(), msg.offset() + 1)
+                    checked = time.monotonic()
         except Exception:  # the thread must say why it died; /healthz shows it
             log.exception("view store reader failed")
             self._set_error("view store reader failed; see the log")
@@ -224,6 +230,16 @@ class ViewStore:
             self._updated_at = time.time()
             self._error = None
         return True
+
+    @staticmethod
+    def _rewind(consumer: Consumer, unapplied: list[Any]) -> None:
+        """Seek each partition back to its first record of ``unapplied``."""
+        first: dict[tuple[str, int], int] = {}
+        for msg in unapplied:
+            if not msg.error():
+                first.setdefault((msg.topic(), msg.partition()), msg.offset())
+        for (topic, partition), offset in first.items():
+            consumer.seek(TopicPartition(topic, partition, offset))
 
     def _decode_error(self, message: str) -> None:
         # Not dropped silently: logged, counted and shown on /healthz.
