@@ -107,3 +107,43 @@ def test_tail_user_errors_exit_non_zero_with_a_clear_message(stack_settings, tmp
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_tail_shows_undecodable_records(stack_settings, tmp_path, theme_topic_factory, publisher):
+    prefix, topic = theme_topic_factory("complaints", partitions=1)
+    publisher(topic, raw=[("32.01", b"\x00\x00\x00")])
+    result = tail(stack_settings, tmp_path, "complaints", "--prefix", prefix)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 1
+    assert result.stdout.startswith(f"! undecodable {topic}[0]@0 (key 32.01): WireFormatError: ")
+    assert "1 undecodable" in result.stderr
+
+
+def test_tail_follow_prints_new_events_until_interrupted(stack_settings, tmp_path, theme_topic_factory, publisher):
+    import queue
+    import signal
+    import threading
+
+    prefix, topic = theme_topic_factory("complaints", partitions=1)
+    evs = list(generate_events(9, 3, themes=["complaints"]))
+    publisher(topic, evs[:2])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
+    env.update(EGOV_BOOTSTRAP_SERVERS=stack_settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=stack_settings.schema_registry_url)
+    child = subprocess.Popen(
+        [EGOV, "tail", "complaints", "--prefix", prefix, "--follow"],
+        env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [out.put(line.rstrip()) for line in child.stdout], daemon=True).start()
+    try:
+        expected = lines(evs)
+        assert [out.get(timeout=60) for _ in range(2)] == expected[:2]
+        publisher(topic, evs[2:])
+        assert out.get(timeout=60) == expected[2]
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=30) == 0
+        assert "3 event(s) shown" in child.stderr.read()
+    finally:
+        if child.poll() is None:
+            child.kill()  # by PID: the Popen's own process
+            child.wait(timeout=10)
