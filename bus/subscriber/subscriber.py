@@ -55,6 +55,7 @@ RECORDS = Counter(
 )
 
 _TP = tuple[str, int]
+_FIXED_CONFIG = frozenset({"group.id", "enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof"})
 
 
 def _timestamp(msg: Message) -> datetime | None:
@@ -193,7 +194,8 @@ class Subscriber:
 
     Threading: poll/iterate from one thread; :meth:`done` may be called from any thread.
     Every blocking call is bounded: polls by their timeout, broker and registry requests by
-    ``settings.request_timeout_s``.
+    ``settings.request_timeout_s``; the synchronous commit and leaving the group (on a
+    rebalance and on close) by librdkafka's request and session timeouts.
     """
 
     def __init__(
@@ -258,6 +260,10 @@ class Subscriber:
                 "logger": logging.getLogger("egov.subscriber.librdkafka"),
             }
         )
+        fixed = sorted(k for k in overrides if k in _FIXED_CONFIG)
+        if fixed:
+            # Commit-after-done depends on these: overriding them would silently lose or repeat events.
+            raise SubscriberError(f"librdkafka settings {', '.join(fixed)} are fixed by the subscriber", keys=fixed)
         conf.update(overrides)
         self._consumer = Consumer(conf)
         try:

@@ -16,6 +16,7 @@ from bus.serde import pack_header
 from bus.subscriber import (
     SubscribedEvent,
     Subscriber,
+    SubscriberError,
     TopicMissingError,
     Undecodable,
     UnknownThemeError,
@@ -288,6 +289,8 @@ def test_clear_errors(stack_settings):
         Subscriber(stack_settings, group(), ["nosuch"])
     with pytest.raises(TopicMissingError, match="do not exist"):
         Subscriber(stack_settings, group(), ["complaints"], topic_prefix=f"missing.{uuid.uuid4().hex}")
+    with pytest.raises(SubscriberError, match="enable.auto.commit are fixed"):
+        Subscriber(stack_settings, group(), ["complaints"], **{"enable.auto.commit": True})
 
 
 def test_two_members_of_one_group_share_the_partitions(stack_settings, theme_topic_factory, publisher):
@@ -311,3 +314,23 @@ def test_two_members_of_one_group_share_the_partitions(stack_settings, theme_top
         assert sorted(a.assignment + b.assignment) == [(topic, p) for p in range(3)]
     # Each event handed out once: what a member marked done is committed before a rebalance moves it.
     assert sorted(eid for _m, eid in seen) == sorted(p.event.event_id for p in sent)
+
+
+def test_unreachable_registry_skips_nothing(stack_settings, theme_topic_factory, publisher):
+    from bus.devstack.process import free_port
+    from bus.subscriber import TransientDecodeError
+
+    prefix, topic = theme_topic_factory("complaints", partitions=1)
+    sent = publisher(topic, events("complaints", 2))
+    gid = group()
+    dead_registry = stack_settings.model_copy(
+        update={"schema_registry_url": f"http://127.0.0.1:{free_port()}", "request_timeout_s": 2}
+    )
+    with Subscriber(dead_registry, gid, ["complaints"], topic_prefix=prefix) as sub:
+        for _ in range(2):  # the same record each time: the subscriber seeks back to it
+            with pytest.raises(TransientDecodeError) as info:
+                sub.poll(30)
+            assert info.value.fields["offset"] == 0
+        assert sub.stats.undecodable == 0
+    with Subscriber(stack_settings, gid, ["complaints"], topic_prefix=prefix) as sub:
+        assert [ev.event for ev in read_all(sub)] == [p.event for p in sent]
