@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmarks against a private local stack (stopped at the end).
+# `make bench [BENCH=publish|process|e2e]`: the benchmarks against a private local stack (stopped at the end).
+# Without BENCH (or BENCH=all) all three run: B1 publish, B2 process, B3 e2e.
+# `deploy/bench.sh NAME [ARGS...]` runs one benchmark with its own arguments (e.g. `process --events 50000`).
 # Results go to bench/results/*.json; docs/benchmarks.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EGOV=.venv/bin/egov-bus
 STATE=.egov/bench
+WHICH="${1:-${BENCH:-all}}"
+[ $# -gt 0 ] && shift
+case "$WHICH" in
+  all|publish|process|e2e) ;;
+  *) echo "unknown benchmark '$WHICH' (publish, process, e2e or all)" >&2; exit 2 ;;
+esac
 export EGOV_ENV_FILE="$STATE/dev.env"
 export EGOV_PSEUDONYM_KEY="${EGOV_PSEUDONYM_KEY:-bench-only-pseudonym-key-not-secret}"
 trap '"$EGOV" dev down --state-dir "$STATE" || true' EXIT INT TERM
 "$EGOV" dev up --state-dir "$STATE"
-.venv/bin/python bench/publish.py "$@"
+for name in publish process e2e; do
+  if [ "$WHICH" = all ] || [ "$WHICH" = "$name" ]; then
+    echo "== bench/$name.py"
+    .venv/bin/python "bench/$name.py" "$@"
+  fi
+done
