@@ -163,15 +163,19 @@ def render_row(view: str, key: str, state: dict[str, Any]) -> dict[str, Any]:
         received, resolved = state["received"], state["resolved"]
         durations = state["resolve_seconds"]
         show_times = resolved >= SUPPRESS_BELOW
+        open_ = max(0, received - resolved)
+        # Complementary suppression: received = resolved + open, so hiding only the
+        # small one would leave it one subtraction away. All three go together.
+        hidden = min(received, resolved, open_) < SUPPRESS_BELOW
         return {
             **base,
             "month": rest,
-            "received": _suppress(received),
-            "resolved": _suppress(resolved),
-            "open": _suppress(max(0, received - resolved)),
+            "received": None if hidden else received,
+            "resolved": None if hidden else resolved,
+            "open": None if hidden else open_,
             "median_resolve_hours": _hours(statistics.median(durations)) if show_times else None,
             "p90_resolve_hours": _hours(percentile(durations, 0.9)) if show_times else None,
-            "suppressed": received < SUPPRESS_BELOW or resolved < SUPPRESS_BELOW or max(0, received - resolved) < SUPPRESS_BELOW,
+            "suppressed": hidden,
         }
     if view == LICENSING_THROUGHPUT:
         durations = state["processing_seconds"]

@@ -80,9 +80,10 @@ def expected_views(events) -> dict[tuple[str, str], dict]:
         out[("budget_absorption", key)] = {"allocated": Decimal(allocated), "realised": Decimal(realised)}
     for key, row in complaints.items():
         received, resolved = row["received"], len(row["durations"])
+        shown = min(received, resolved, received - resolved) >= 5  # any small count hides all three
         out[("complaint_service_level", key)] = {
-            "received": received if received >= 5 else None,
-            "resolved": resolved if resolved >= 5 else None,
+            "received": received if shown else None,
+            "resolved": resolved if shown else None,
             "median_resolve_hours": round(statistics.median(row["durations"]) / 3600, 3) if resolved >= 5 else None,
         }
     for key, row in licensing.items():
@@ -214,8 +215,11 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
     key = ("complaint_service_level", f"{region}|{month}")
     before_received = sum(1 for e in events if type(e).__name__ == "ComplaintReceived" and e.envelope.region_code == region and _month(e.envelope.occurred_at) == month)
     want = before_received + 1
+    resolved = sum(1 for e in events if type(e).__name__ == "ComplaintResolved" and e.envelope.region_code == region and _month(e.received_at) == month)
+    if min(want, resolved, want - resolved) < 5:
+        want = None  # suppressed (complementary): the integration index below still shows the count
     wait_until(
-        lambda: (actual_views(stack_settings, registry, prefix).get(key) or {}).get("received") == (want if want >= 5 else None)
+        lambda: (actual_views(stack_settings, registry, prefix).get(key) or {}).get("received") == want
         and actual_views(stack_settings, registry, prefix)[("integration_index", f"{region}|complaints")]["events_total"]
         == expected[("integration_index", f"{region}|complaints")]["events_total"] + 1,
         120,
