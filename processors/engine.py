@@ -42,6 +42,9 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 
 log = logging.getLogger("egov.processors.engine")
 
+#: How long a stopping fetcher lets the batch in hand finish (well inside the session timeout).
+SHUTDOWN_BATCH_TIMEOUT_S = 10.0
+
 #: ``handler(batch)``: ``batch`` is a list of ``(tp, records)`` with aiokafka ``ConsumerRecord``s.
 BatchHandler = Callable[[list[tuple[Any, Sequence[Any]]]], Awaitable[None]]
 
@@ -125,13 +128,22 @@ class BatchConsumer(faust_aiokafka.Consumer):
                             # Offsets taken by transaction markers or compaction: Faust's gap bookkeeping.
                             await self._add_gap(tp, r_offset + 1, recs[0].offset)
                         batch.append((tp, recs))
-                if not batch or app.consumer_generation_id != generation:
+                # Checked again after the awaits above: a rebalance that began meanwhile has
+                # already waited for in-flight batches, so this one must not start.
+                if not batch or app.consumer_generation_id != generation or not self.flow_active:
                     continue
                 marker = _InFlight()
                 self._unacked_messages.add(marker)  # type: ignore[arg-type]
+                task = asyncio.ensure_future(handler(batch))
                 try:
-                    # Shielded: a rebalance cancelling the fetcher must not cut a batch in half.
-                    await asyncio.shield(handler(batch))
+                    # Shielded: stopping the fetcher (rebalance, recovery, shutdown) must not cut
+                    # a batch in half; the batch finishes and is acknowledged first.
+                    await asyncio.shield(task)
+                except asyncio.CancelledError:
+                    await asyncio.wait([task], timeout=SHUTDOWN_BATCH_TIMEOUT_S)
+                    if task.done() and not task.cancelled() and task.exception() is None:
+                        self._ack_batch(batch)
+                    raise
                 finally:
                     marker.acked = True
                     self._unacked_messages.discard(marker)  # type: ignore[arg-type]
