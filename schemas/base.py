@@ -58,6 +58,11 @@ class AvroModel(BaseModel):
         except ValidationError as exc:
             raise _convert(type(self).__name__, exc) from None
 
+    # Tells pydantic this __init__ only wraps BaseModel's: validation (validate_python,
+    # nested envelopes) then stays in pydantic-core instead of calling back into Python
+    # for every nested model; about 2x faster for the processors' validate stage.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
     @classmethod
     def model_validate(cls, obj: Any, **kwargs: Any) -> Self:  # type: ignore[override]
         try:
