@@ -23,7 +23,7 @@ from adapters.privacy import Pseudonymizer
 from adapters.simulator.generator import generate_events
 from bus.kafka import EgovProducer
 from bus.serde import AvroDeserializer, AvroSerializer
-from schemas.cloudevents import build_headers
+from schemas.cloudevents import build_headers, ce_source
 from tests.fixtures.processors import group_lag, read_topic, wait_until
 from topics.catalog import load_catalog
 from topics.provision import apply
@@ -250,3 +250,53 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
     shown = subprocess.run([egov, "views", "budget_absorption", "--prefix", prefix, "--limit", "1"], capture_output=True, text=True, env=env, timeout=60)
     assert shown.returncode == 0 and f"{budget_keys} row(s) in budget_absorption" in shown.stdout, shown.stdout + shown.stderr
 
+
+
+@pytest.mark.timeout(600)
+def test_legacy_papua_code_is_rekeyed_and_raw_nik_is_refused(stack_settings, registry, admin, catalog_prefix, start_worker):
+    """A pre-2022 Papua code (91.01, now 93.01 in Papua Pegunungan) is counted, keyed and routed under the
+    current code; a value shaped like a raw NIK goes to the DLQ at the transform stage and is counted nowhere."""
+    prefix = catalog_prefix
+    apply(admin, load_catalog(prefix=prefix), timeout=30)
+    events = list(generate_events(seed=5, count=3000, pseudonymizer=Pseudonymizer("e2e-test-key-not-secret")))
+    budget = next(e for e in events if type(e).__name__ == "BudgetAllocated")
+    permit = next(e for e in events if type(e).__name__ == "PermitApplied")
+    producer = EgovProducer(stack_settings)
+
+    et = schemas.event_type("BudgetAllocated")
+    topic = f"{prefix}.{et.topic}"
+    legacy = budget.to_avro()
+    legacy["envelope"] = dict(legacy["envelope"], region_code="91.01", event_id=str(uuid.uuid4()))
+    producer.produce(topic, AvroSerializer(registry, et.avro_schema)(legacy, topic), key="91.01", headers=build_headers(budget, et))
+
+    pt = schemas.event_type("PermitApplied")
+    ptopic = f"{prefix}.{pt.topic}"
+    raw_nik = dict(permit.to_avro(), permit_id="3201011203900001")
+    raw_nik["envelope"] = dict(raw_nik["envelope"], event_id=str(uuid.uuid4()))
+    region = raw_nik["envelope"]["region_code"]
+    producer.produce(ptopic, AvroSerializer(registry, pt.avro_schema)(raw_nik, ptopic), key=region, headers=build_headers(permit, pt))
+    producer.flush(30)
+
+    worker = start_worker(prefix, f"egov-test-{uuid.uuid4().hex[:8]}")
+    key = ("budget_absorption", f"93.01|{budget.fiscal_year}")
+    index = ("integration_index", "93.01|budgeting")
+    views = wait_until(lambda: {key, index} <= set(v := actual_views(stack_settings, registry, prefix)) and v, 180, "the re-keyed event in the views")
+    assert Decimal(views[key]["allocated"]) == budget.amount
+    assert views[index]["events_total"] == 1
+    assert not [k for k in views if k[1].startswith("91.")]
+    assert not [k for k in views if k == ("integration_index", f"{region}|licensing")]
+
+    # The corrected copy went back to the theme topic under the current key, and on to the new province's feed.
+    decode = AvroDeserializer(registry)
+    rekeyed = [m for m in read_topic(stack_settings, topic) if m.key() == b"93.01"]
+    assert [str(decode(m.value()).value["envelope"]["event_id"]) for m in rekeyed] == [legacy["envelope"]["event_id"]]
+    assert dict(rekeyed[0].headers())["ce_source"].decode() == ce_source("93.01", legacy["envelope"]["source_system"])
+    feed = read_topic(stack_settings, f"{prefix}.egov.province.93.events")
+    assert [(m.key(), decode(m.value()).value["envelope"]["region_code"]) for m in feed] == [(b"93.01", "93.01")]
+
+    letters = wait_until(lambda: read_topic(stack_settings, f"{prefix}.egov.licensing.dlq"), 60, "the raw-NIK dead letter")
+    assert len(letters) == 1
+    headers = {k: v.decode() for k, v in letters[0].headers()}
+    assert (headers["error.stage"], headers["error.class"]) == ("transform", "TransformError")
+    assert "permit_id" in headers["error.message"] and "3201011203900001" not in headers["error.message"]
+    assert worker.alive(), worker.log_tail()
