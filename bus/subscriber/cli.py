@@ -37,6 +37,9 @@ def tail(
 
     Without --follow it stops at the end the topic had when reading started.
     """
+    import signal
+    import threading
+
     from rich.console import Console
 
     from bus.settings import load_settings
@@ -59,8 +62,13 @@ def tail(
         yield_undecodable=True,
         commit_offsets=False,
     )
+    # Ctrl-C / SIGTERM set a flag the loop checks between polls, rather than raising
+    # KeyboardInterrupt wherever it lands (possibly inside a rebalance callback, which
+    # left the consumer's close() waiting on an unfinished rebalance).
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for item in sub.iter(until_end=not follow):
+        for item in sub.iter(until_end=not follow, stop=stopping.is_set):
             sub.done(item)
             if isinstance(item, Undecodable):
                 out.print(undecodable_line(item))
@@ -69,10 +77,10 @@ def tail(
             shown += 1
             if limit is not None and shown >= limit:
                 break
-    except KeyboardInterrupt:
-        pass
     finally:
         sub.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     s = sub.stats
     err.print(
         f"{shown} event(s) shown from {', '.join(sub.topics)}"

@@ -481,18 +481,25 @@ class Subscriber:
         return _Handling(self, self.poll(timeout))
 
     def iter(
-        self, *, until_end: bool = False, idle_timeout: float | None = None, poll_timeout: float = 0.5
+        self,
+        *,
+        until_end: bool = False,
+        idle_timeout: float | None = None,
+        poll_timeout: float = 0.5,
+        stop: Callable[[], bool] | None = None,
     ) -> Iterator[Item]:
         """Yield events as they come; the caller marks each done.
 
         ``until_end``: stop once every assigned partition has been read up to the end
         it had when first seen (new records arriving meanwhile may or may not be included).
         ``idle_timeout``: stop after this many seconds without a record.
-        Without either, iterate until the caller stops.
+        ``stop``: checked after every poll (at most ``poll_timeout`` apart); iteration
+        ends once it returns true, e.g. set from a signal handler.
+        Without any of these, iterate until the caller stops.
         """
         ends: dict[_TP, int] = {}
         last_record = time.monotonic()
-        while True:
+        while stop is None or not stop():
             item = self.poll(poll_timeout)
             if item is not None:
                 last_record = time.monotonic()
