@@ -74,32 +74,37 @@ def _wait_exact(stack_settings, registry, prefix, expected, workers, timeout: fl
         raise AssertionError(f"{exc}; views differ, e.g. {last}\n{logs}") from None
 
 
+GUARANTEES = pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+
+
+@GUARANTEES
 @pytest.mark.timeout(900)
-def test_sigkill_mid_stream_then_restart_keeps_views_exact(stack_settings, registry, admin, catalog_prefix, start_worker):
+def test_sigkill_mid_stream_then_restart_keeps_views_exact(stack_settings, registry, admin, catalog_prefix, start_worker, guarantee):
     apply(admin, load_catalog(prefix=catalog_prefix), timeout=30)
     first_wave, second_wave = _events(11, FIRST), _events(111, SECOND)
     expected = expected_views(first_wave + second_wave)
     publish(stack_settings, registry, catalog_prefix, first_wave)
     app_id = f"egov-kill-{uuid.uuid4().hex[:8]}"
-    first = start_worker(catalog_prefix, app_id)
+    first = start_worker(catalog_prefix, app_id, guarantee)
     _wait_mid_stream(stack_settings, catalog_prefix)
     first.kill()
     # Mid-stream: part of the first wave was not committed when the worker died.
     assert group_lag(stack_settings, admin, app_id, _theme_topics(catalog_prefix)) > 0
     publish(stack_settings, registry, catalog_prefix, second_wave)
-    second = start_worker(catalog_prefix, app_id)
+    second = start_worker(catalog_prefix, app_id, guarantee)
     _wait_exact(stack_settings, registry, catalog_prefix, expected, [second], timeout=300)
 
 
+@GUARANTEES
 @pytest.mark.timeout(900)
-def test_two_workers_one_stopped_mid_stream_keeps_views_exact(stack_settings, registry, admin, catalog_prefix, start_worker):
+def test_two_workers_one_stopped_mid_stream_keeps_views_exact(stack_settings, registry, admin, catalog_prefix, start_worker, guarantee):
     apply(admin, load_catalog(prefix=catalog_prefix), timeout=30)
     first_wave, second_wave = _events(12, FIRST), _events(112, SECOND)
     expected = expected_views(first_wave + second_wave)
     publish(stack_settings, registry, catalog_prefix, first_wave)
     app_id = f"egov-pair-{uuid.uuid4().hex[:8]}"
-    first = start_worker(catalog_prefix, app_id)
-    second = start_worker(catalog_prefix, app_id)
+    first = start_worker(catalog_prefix, app_id, guarantee)
+    second = start_worker(catalog_prefix, app_id, guarantee)
     _wait_mid_stream(stack_settings, catalog_prefix)
     first.stop()
     publish(stack_settings, registry, catalog_prefix, second_wave)
