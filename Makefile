@@ -26,10 +26,10 @@ system-deps: ## Install the Debian packages the tests run as real parts (prometh
 	deploy/tools/system-deps.sh
 
 test: $(STAMP) system-deps tools ## Run the test suite against a broker and registry it starts itself
-	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS) -m "not rebalance"
+	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
 
-test-reliability: $(STAMP) system-deps ## Broker-outage tests and processor restart/handover tests
-	$(BIN)/python -m tests.run -n 1 -m "reliability or rebalance"
+test-reliability: $(STAMP) system-deps ## Broker-outage tests on private stacks (also part of make test)
+	$(BIN)/python -m tests.run -n 1 -m reliability
 
 bench: $(STAMP) ## Benchmarks on a private local stack (results in bench/results/, see docs/benchmarks.md)
 	deploy/bench.sh

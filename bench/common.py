@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import schemas  # noqa: E402
 from adapters.privacy import Pseudonymizer  # noqa: E402
 from adapters.sdk import Publisher  # noqa: E402
 from adapters.simulator.generator import generate_events  # noqa: E402
+from bus.devstack.process import stop_child  # noqa: E402
 from processors.transform import current_region_code  # noqa: E402
 from topics.catalog import load_catalog  # noqa: E402
 from topics.provision import apply  # noqa: E402
@@ -160,13 +160,7 @@ class WorkerProcess:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=30)
+        stop_child(self.proc)
         self._out.close()
 
     def tail(self, lines: int = 30) -> str:

@@ -66,6 +66,7 @@ from common import (  # noqa: E402
     ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, produce_all, provision,
 )
 from bus.serde import AvroDeserializer, make_registry_client, unpack_header  # noqa: E402
+from bus.devstack.process import stop_child  # noqa: E402
 from bus.settings import load_settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "process.json"
@@ -131,12 +132,7 @@ def run_faust_plain(settings: Any, lag: Lag, schema_ids: list[int], topics: list
             time.sleep(POLL_S)  # polling a condition (group state, result file), with a deadline
         data = json.loads(result.read_text())
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
+        stop_child(proc)
         log.close()
     if stable_t is None or stable_t > data["first"]:
         raise RuntimeError("faust_plain: the group was not seen Stable before its first event")

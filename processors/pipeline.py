@@ -203,12 +203,12 @@ class Pipeline:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "validate", exc)
 
         try:
+            if may_hold_raw_nik(value):
+                refuse_raw_nik(record)
             if current != region or key != current:
                 # A legacy code: re-publish under the current code and key; the copy
                 # comes back to this pipeline in the partition of its region.
                 record["envelope"]["region_code"] = current
-                if may_hold_raw_nik(value):
-                    refuse_raw_nik(record)
                 fixed = self._event_serializer(et)(record, topic)
                 headers = [
                     (k, ce_source(current, record["envelope"]["source_system"]).encode()) if k == "ce_source" else (k, v)
@@ -216,8 +216,6 @@ class Pipeline:
                 ]
                 outgoing.append(Outgoing(topic, current.encode(), fixed, headers))
                 return "transformed"
-            if may_hold_raw_nik(value):
-                refuse_raw_nik(record)
         except Exception as exc:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "transform", exc)
 

@@ -14,6 +14,7 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,18 @@ def stop(record: ProcessRecord, timeout: float = 30.0) -> bool:
         _reap(record.pid)
         time.sleep(0.05)
     return True
+
+
+def stop_child(proc: "subprocess.Popen[Any]", timeout: float = 30.0) -> int | None:
+    """Stop a child this process started (SIGTERM, SIGKILL after ``timeout``); its exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    return proc.returncode
 
 
 def kill(record: ProcessRecord) -> None:

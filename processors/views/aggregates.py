@@ -55,13 +55,6 @@ def _month(ms: int) -> str:
     return _day_of(ms // 86_400_000)[:7]
 
 
-def _row(store: Store, key: str, init: dict[str, Any]) -> dict[str, Any]:
-    # State rows are owned by the store and updated in place; assigning the row
-    # back (``store[key] = row``) marks the key changed for the changelog.
-    row = store.get(key)
-    return row if row is not None else init
-
-
 def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]) -> list[tuple[str, str]]:
     """Apply one (new, valid, transformed) event; return the ``(view, key)`` pairs it changed."""
     envelope = value["envelope"]
@@ -69,10 +62,12 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
     occurred = _ms(envelope["occurred_at"])
     day = _day(occurred)
     changed: list[tuple[str, str]] = []
+    # Rows are owned by the store and updated in place (a new row only when the key is new);
+    # assigning the row back (``store[skey] = row``) marks the key changed for the changelog.
 
     key = f"{region}|{theme}"
     skey = f"{INTEGRATION_INDEX}|{key}"
-    row = _row(store, skey, {"events_total": 0, "first_seen_ms": occurred, "last_seen_ms": occurred, "days": {}})
+    row = store.get(skey) or {"events_total": 0, "first_seen_ms": occurred, "last_seen_ms": occurred, "days": {}}
     row["events_total"] += 1
     if occurred < row["first_seen_ms"]:
         row["first_seen_ms"] = occurred
@@ -86,7 +81,7 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
     if event_type in ("BudgetAllocated", "BudgetRealizationPosted"):
         key = f"{region}|{value['fiscal_year']}"
         skey = f"{BUDGET_ABSORPTION}|{key}"
-        row = _row(store, skey, {"allocated": "0.00", "realised": "0.00"})
+        row = store.get(skey) or {"allocated": "0.00", "realised": "0.00"}
         field = "allocated" if event_type == "BudgetAllocated" else "realised"
         # Exact decimals, kept as text (JSON has no decimal type).
         row[field] = str(Decimal(row[field]) + Decimal(value["amount"]))
@@ -95,7 +90,7 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
     elif event_type == "ComplaintReceived":
         key = f"{region}|{_month(occurred)}"
         skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
-        row = _row(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        row = store.get(skey) or {"received": 0, "resolved": 0, "resolve_seconds": []}
         row["received"] += 1
         store[skey] = row
         changed.append((COMPLAINT_SERVICE_LEVEL, key))
@@ -104,7 +99,7 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
         # Bucketed by the month the complaint came in, so received/resolved/open describe one cohort.
         key = f"{region}|{_month(received)}"
         skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
-        row = _row(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        row = store.get(skey) or {"received": 0, "resolved": 0, "resolve_seconds": []}
         row["resolved"] += 1
         row["resolve_seconds"].append(max(0, (occurred - received) // 1000))
         store[skey] = row
@@ -112,7 +107,7 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
     elif event_type in ("PermitApplied", "PermitIssued", "PermitRejected"):
         key = f"{region}|{day}"
         skey = f"{LICENSING_THROUGHPUT}|{key}"
-        row = _row(store, skey, {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []})
+        row = store.get(skey) or {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []}
         if event_type == "PermitApplied":
             row["applied"] += 1
         else:

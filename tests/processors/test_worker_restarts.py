@@ -57,6 +57,14 @@ def _events(seed: int, count: int):
     return list(generate_events(seed=seed, count=count, pseudonymizer=Pseudonymizer("restart-test-key-not-secret")))
 
 
+def _first_wave_published(settings, registry, admin, prefix: str, seed: int):
+    """Topics applied and the first wave published; returns the second wave and the views of both."""
+    apply(admin, load_catalog(prefix=prefix), timeout=30)
+    first_wave, second_wave = _events(seed, FIRST), _events(seed + 100, SECOND)
+    publish(settings, registry, prefix, first_wave)
+    return second_wave, expected_views(first_wave + second_wave)
+
+
 def _wait_exact(stack_settings, registry, prefix, expected, workers, timeout: float = 600) -> None:
     last: list = []
 
@@ -80,10 +88,7 @@ GUARANTEES = pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_onc
 @GUARANTEES
 @pytest.mark.timeout(900)
 def test_sigkill_mid_stream_then_restart_keeps_views_exact(stack_settings, registry, admin, catalog_prefix, start_worker, guarantee):
-    apply(admin, load_catalog(prefix=catalog_prefix), timeout=30)
-    first_wave, second_wave = _events(11, FIRST), _events(111, SECOND)
-    expected = expected_views(first_wave + second_wave)
-    publish(stack_settings, registry, catalog_prefix, first_wave)
+    second_wave, expected = _first_wave_published(stack_settings, registry, admin, catalog_prefix, seed=11)
     app_id = f"egov-kill-{uuid.uuid4().hex[:8]}"
     first = start_worker(catalog_prefix, app_id, guarantee)
     _wait_mid_stream(stack_settings, catalog_prefix)
@@ -98,10 +103,7 @@ def test_sigkill_mid_stream_then_restart_keeps_views_exact(stack_settings, regis
 @GUARANTEES
 @pytest.mark.timeout(900)
 def test_two_workers_one_stopped_mid_stream_keeps_views_exact(stack_settings, registry, admin, catalog_prefix, start_worker, guarantee):
-    apply(admin, load_catalog(prefix=catalog_prefix), timeout=30)
-    first_wave, second_wave = _events(12, FIRST), _events(112, SECOND)
-    expected = expected_views(first_wave + second_wave)
-    publish(stack_settings, registry, catalog_prefix, first_wave)
+    second_wave, expected = _first_wave_published(stack_settings, registry, admin, catalog_prefix, seed=12)
     app_id = f"egov-pair-{uuid.uuid4().hex[:8]}"
     first = start_worker(catalog_prefix, app_id, guarantee)
     second = start_worker(catalog_prefix, app_id, guarantee)
