@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import difflib
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bus.errors import ConfigurationError
@@ -92,10 +93,30 @@ class EgovSettings(BaseSettings):
     processing_guarantee: Literal["exactly_once", "at_least_once"] = Field(
         "exactly_once", description="Faust processing guarantee; views stay exact either way (idempotent by event_id)"
     )
-    processor_data_dir: str = Field(".egov/processors", description="Local state directory of a processor worker")
+    processor_data_dir: str = Field(
+        ".egov/processors",
+        description="Local state directory of a processor worker (RocksDB state, checkpoints, process id)",
+    )
+    commit_interval_ms: int = Field(
+        100,
+        ge=10,
+        le=60_000,
+        description="How often a processor worker commits (offsets, outputs, state): the latency floor of the views",
+    )
+    dedupe_window: timedelta = Field(
+        timedelta(days=7),
+        description="How long a processor remembers event ids (arrival time) to drop duplicates, e.g. P7D or 604800",
+    )
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="Port of a component's Prometheus /metrics endpoint (0: a free port)"
     )
+
+    @field_validator("dedupe_window")
+    @classmethod
+    def _positive_window(cls, value: timedelta) -> timedelta:
+        if value.total_seconds() < 60:
+            raise ValueError("dedupe_window must be at least one minute (e.g. P7D, PT12H or 604800 seconds)")
+        return value
 
     @model_validator(mode="after")
     def _check_security(self) -> "EgovSettings":
