@@ -105,7 +105,7 @@ class EgovSettings(BaseSettings):
     )
     dedupe_window: timedelta = Field(
         timedelta(days=7),
-        description="How long a processor remembers event ids (arrival time) to drop duplicates, ISO 8601 (P7D, PT12H) or "7 days"",
+        description="How long a processor remembers event ids (arrival time) to drop duplicates, ISO 8601 (P7D, PT12H) or '7 days'",
     )
     metrics_port: int | None = Field(
         None, ge=0, le=65535, description="Port of a component's Prometheus /metrics endpoint (0: a free port)"
@@ -115,7 +115,7 @@ class EgovSettings(BaseSettings):
     @classmethod
     def _positive_window(cls, value: timedelta) -> timedelta:
         if value.total_seconds() < 60:
-            raise ValueError("dedupe_window must be at least one minute (e.g. P7D, PT12H or "7 days")")
+            raise ValueError("dedupe_window must be at least one minute (e.g. P7D, PT12H or '7 days')")
         return value
 
     @model_validator(mode="after")
