@@ -1,14 +1,18 @@
-"""Shared parts of the processor benchmarks (B2 ``bench/process.py``, B3 ``bench/e2e.py``).
+"""Shared parts of the benchmarks (B1 ``bench/publish.py``, B2 ``bench/process.py``, B3 ``bench/e2e.py``).
 
 Fresh prefixed catalogues, pre-encoded simulated events, ``egov-bus process``
-workers as real processes (stopped by PID), a cheap consumer-group lag and
-the machine facts every result file records.
+workers as real process trees (stopped by their process group id), a cheap
+consumer-group lag, the median of per-round ratios, target verdicts in one
+shape (``bench/summary.py`` prints them) and the machine facts every result
+file records.
 """
 
 from __future__ import annotations
 
 import os
 import platform
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
@@ -29,8 +33,6 @@ import schemas  # noqa: E402
 from adapters.privacy import Pseudonymizer  # noqa: E402
 from adapters.sdk import Publisher  # noqa: E402
 from adapters.simulator.generator import generate_events  # noqa: E402
-from bus.devstack.process import stop_child  # noqa: E402
-from processors.transform import current_region_code  # noqa: E402
 from topics.catalog import load_catalog  # noqa: E402
 from topics.provision import apply  # noqa: E402
 
@@ -67,6 +69,8 @@ def encode_events(settings: Any, prefix: str, seed: int, count: int) -> tuple[li
     Legacy (pre-2022 Papua) region codes are left out: the worker re-publishes
     those under the current code, which would change their order per key.
     """
+    from processors.transform import current_region_code  # here: B1 needs nothing from processors/
+
     publisher = Publisher(
         settings, source_system="bench", component=f"bench-{uuid.uuid4().hex[:6]}",
         spool=None, topic_for=lambda et: f"{prefix}.{et.topic}",
@@ -120,14 +124,22 @@ class Lag:
         )
         return {(tp.topic, tp.partition): f.result(timeout=10).offset for tp, f in futures.items()}
 
-    def stable(self, group: str) -> bool:
-        """The broker reports ``group`` Stable with every member assigned (the rebalance is over)."""
+    def assigned(self, group: str) -> tuple[int, int]:
+        """(members, members with partitions) while the broker reports ``group`` Stable; (0, 0) otherwise."""
         from confluent_kafka import ConsumerGroupState
 
         desc = self.admin.describe_consumer_groups([group], request_timeout=10)[group].result(timeout=10)
-        return desc.state == ConsumerGroupState.STABLE and bool(desc.members) and all(
-            m.assignment is not None and m.assignment.topic_partitions for m in desc.members
-        )
+        if desc.state != ConsumerGroupState.STABLE:
+            return 0, 0
+        owning = sum(1 for m in desc.members if m.assignment is not None and m.assignment.topic_partitions)
+        return len(desc.members), owning
+
+    def stable(self, group: str, members: int = 1) -> bool:
+        """The broker reports ``group`` Stable with at least ``members`` members, every one of them
+        assigned partitions: the rebalance is over (a process tree of N workers: all N joined; under
+        cooperative rebalancing, the second phase handed the revoked partitions out)."""
+        present, owning = self.assigned(group)
+        return present >= members and owning == present
 
     def lag(self, group: str, ends: dict[tuple[str, int], int] | None = None) -> int:
         ends = ends if ends is not None else self.ends()
@@ -135,11 +147,53 @@ class Lag:
         return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items() if end > 0)
 
 
-class WorkerProcess:
-    """``egov-bus process --topic-prefix P`` as a real process, stopped by PID."""
+def _group_alive(pgid: int) -> bool:
+    """Some process of process group ``pgid`` is alive (not a zombie), read from /proc."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ...
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
 
-    def __init__(self, settings: Any, prefix: str, guarantee: str, log_dir: Path) -> None:
+
+def stop_tree(proc: "subprocess.Popen[Any]", timeout: float = 30.0) -> int | None:
+    """Stop a process tree this process started with ``start_new_session=True`` (its process group
+    id is its PID): SIGTERM to the group, SIGKILL to what is left after ``timeout``; its exit code.
+
+    The leader is reaped only at the end, so its group id cannot be reused while it is signalled.
+    """
+    pgid = proc.pid
+
+    def wait_empty(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while _group_alive(pgid):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)  # polling a condition (the group's processes gone), with a deadline
+        return True
+
+    if _group_alive(pgid):
+        os.killpg(pgid, signal.SIGTERM)
+        if not wait_empty(timeout):
+            os.killpg(pgid, signal.SIGKILL)
+            wait_empty(10)
+    return proc.wait(timeout=10)
+
+
+class WorkerProcess:
+    """``egov-bus process --topic-prefix P --workers N`` as one real process tree (its own session;
+    with N > 1 the CLI spawns the N workers itself, one consumer group, each child in its own
+    subdirectory of the one ``EGOV_PROCESSOR_DATA_DIR``), stopped by its process group id."""
+
+    def __init__(self, settings: Any, prefix: str, guarantee: str, log_dir: Path, workers: int = 1) -> None:
         self.app_id = f"bench-worker-{uuid.uuid4().hex[:8]}"
+        self.workers = workers
         env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
         env.update(
             EGOV_BOOTSTRAP_SERVERS=settings.bootstrap_servers,
@@ -152,19 +206,40 @@ class WorkerProcess:
         self._out = open(self.log, "wb")
         self.started = time.time()
         self.proc = subprocess.Popen(
-            [EGOV, "process", "--topic-prefix", prefix, "--workers", "1", "--log-level", "warn"],
-            stdout=self._out, stderr=subprocess.STDOUT, env=env,
+            [EGOV, "process", "--topic-prefix", prefix, "--workers", str(workers), "--log-level", "warn"],
+            stdout=self._out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
         )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def stop(self) -> None:
-        stop_child(self.proc)
+        stop_tree(self.proc)
         self._out.close()
 
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+# -- per-round ratios and target verdicts ----------------------------------------------------
+
+
+def round_ratios(contender: Sequence[float], baseline: Sequence[float]) -> dict[str, Any]:
+    """Contender ÷ baseline rate of the same round, for every round, and their median.
+
+    On a shared, noisy machine a disturbance slows whatever runs at that moment; a
+    ratio taken within one round cancels the slow stretches both readers share, and
+    the median over rounds drops the rounds where only one of them was hit.
+    """
+    ratios = [c / b for c, b in zip(contender, baseline, strict=True)]
+    return {"median": round(statistics.median(ratios), 3), "rounds": [round(r, 3) for r in ratios]}
+
+
+def verdict(target: str, measured: str, met: bool | None) -> dict[str, Any]:
+    """One target against its measured figure, with the line every benchmark and the summary print."""
+    word = "met" if met else "MISSED" if met is not None else "not measured"
+    line = f"target {target}: measured {measured} — {word}"
+    return {"target": target, "measured": measured, "met": met, "line": line}
 
 
 def versions() -> dict[str, str]:

@@ -14,8 +14,16 @@ In one run, against a real broker and registry, for the same N events:
 
 Model construction (pydantic validation) is user-side work done before the
 SDK is called; it is measured and reported separately (``model_build``).
-Each measurement runs ``--rounds`` times, interleaved; the best round counts
-(the machine is shared, the best round is the least disturbed one).
+
+Rounds: every path is warmed once, then each round times (a), (b), (c) one
+after another (interleaved, never concurrently), ``--rounds`` rounds. For
+each round the ratios SDK ÷ fastavro and SDK ÷ raw produce are taken from the
+rates of that same round; the headline is the **median of these per-round
+ratios** (``ratio_vs_fastavro_median``, judged against the 0.7 target), since
+on a shared, noisy machine a ratio within one round cancels what both paths
+suffered alike. Next to it: the best round of each path and the ratio of the
+best rounds (``ratio_vs_fastavro``; the least disturbed rounds, possibly not
+the same round), the median rate of each path and the per-round ratio lists.
 Writes ``bench/results/publish.json``.
 
     .venv/bin/python bench/publish.py [--events 50000] [--rounds 5] [--event-type BudgetAllocated]
@@ -28,7 +36,6 @@ import gc
 import io
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -42,9 +49,9 @@ import fastavro
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from common import ROOT, machine, now_iso, round_ratios, verdict  # noqa: E402
 from adapters.sdk import Publisher  # noqa: E402
 from bus.settings import load_settings  # noqa: E402
 from schemas import event_type as lookup  # noqa: E402
@@ -97,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--profile", type=Path, help="write a cProfile of one SDK round here")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
 
     settings = load_settings(spool_dir=tempfile.mkdtemp(prefix="egov-bench-spool-"))
     et = lookup(args.event_type)
@@ -156,20 +164,31 @@ def main(argv: list[str] | None = None) -> int:
     publisher.close()
 
     n = args.events
-    best = {k: n / min(v) for k, v in rounds.items()}
-    median = {k: n / statistics.median(v) for k, v in rounds.items()}
+    rates = {k: [n / t for t in v] for k, v in rounds.items()}
+    best = {k: max(v) for k, v in rates.items()}
+    median = {k: statistics.median(v) for k, v in rates.items()}
+    vs_fastavro = round_ratios(rates["sdk"], rates["fastavro"])
+    vs_raw = round_ratios(rates["sdk"], rates["raw_produce"])
+    headline = vs_fastavro["median"]
+    target = verdict(f"SDK ≥ {TARGET_RATIO_VS_FASTAVRO}× fastavro (median of per-round ratios)", f"{headline:.3f}",
+                     headline >= TARGET_RATIO_VS_FASTAVRO)
     result = {
         "benchmark": "B1 publish",
         "events_per_s": round(best["sdk"]),
-        "ratio_vs_fastavro": round(best["sdk"] / best["fastavro"], 3),
+        "ratio_vs_fastavro_median": headline,
+        "ratio_vs_raw_produce_median": vs_raw["median"],
+        "ratio_vs_fastavro": round(best["sdk"] / best["fastavro"], 3),  # best round ÷ best round
         "ratio_vs_raw_produce": round(best["sdk"] / best["raw_produce"], 3),
         "target_ratio_vs_fastavro": TARGET_RATIO_VS_FASTAVRO,
+        "target_met": target["met"],
+        "targets": [target],
         "fastavro_events_per_s": round(best["fastavro"]),
         "raw_produce_events_per_s": round(best["raw_produce"]),
-        "median": {
-            "events_per_s": round(median["sdk"]),
-            "ratio_vs_fastavro": round(median["sdk"] / median["fastavro"], 3),
-            "ratio_vs_raw_produce": round(median["sdk"] / median["raw_produce"], 3),
+        "median": {f"{k}_events_per_s": round(v) for k, v in median.items()},
+        "rounds": {
+            **{f"{k}_events_per_s": [round(x) for x in v] for k, v in rates.items()},
+            "ratio_vs_fastavro": vs_fastavro["rounds"],
+            "ratio_vs_raw_produce": vs_raw["rounds"],
         },
         "model_build_events_per_s": round(n / model_build_s),
         "sdk_including_model_build_ratio_vs_fastavro": round(
@@ -182,28 +201,32 @@ def main(argv: list[str] | None = None) -> int:
             "value_bytes": len(encoded[0][1]),
             "partitions": 6,
             "producer": {"enable.idempotence": True, "acks": "all", "linger.ms": 5, "compression.type": "lz4"},
+            "timing": "rounds interleaved (fastavro, raw_produce, sdk); headline: median of per-round ratios",
         },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(),
-            "load_avg_1m": round(os.getloadavg()[0], 2),
-        },
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(load_before),
+        "when": now_iso(),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(
-        f"B1 publish ({n} x {args.event_type}, best of {args.rounds}):\n"
-        f"  fastavro encode only : {best['fastavro']:>10,.0f} events/s\n"
-        f"  raw produce          : {best['raw_produce']:>10,.0f} events/s\n"
-        f"  SDK publish          : {best['sdk']:>10,.0f} events/s\n"
-        f"  SDK / fastavro       : {result['ratio_vs_fastavro']:.2f}  (target >= {TARGET_RATIO_VS_FASTAVRO})\n"
-        f"  SDK / raw produce    : {result['ratio_vs_raw_produce']:.2f}\n"
-        f"  model build (user)   : {result['model_build_events_per_s']:>10,} events/s\n"
-        f"  -> {args.output}"
-    )
+    args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+
+    def ratio_line(label: str, per_round: dict[str, Any], best_ratio: float) -> str:
+        rounds_text = " ".join(f"{x:.2f}" for x in per_round["rounds"])
+        return (f"  {label:<21}median of per-round ratios {per_round['median']:.2f} (rounds {rounds_text}); "
+                f"best rounds {best_ratio:.2f}")
+
+    print("\n".join([
+        f"B1 publish ({n:,} x {args.event_type}, {args.rounds} interleaved rounds):",
+        f"  {'':<21}{'best':>12}{'median':>12}  events/s",
+        f"  fastavro encode only {best['fastavro']:>12,.0f}{median['fastavro']:>12,.0f}",
+        f"  raw produce          {best['raw_produce']:>12,.0f}{median['raw_produce']:>12,.0f}",
+        f"  SDK publish          {best['sdk']:>12,.0f}{median['sdk']:>12,.0f}",
+        ratio_line("SDK / fastavro", vs_fastavro, result["ratio_vs_fastavro"]),
+        ratio_line("SDK / raw produce", vs_raw, result["ratio_vs_raw_produce"]),
+        f"  model build (user)   {result['model_build_events_per_s']:>12,} events/s",
+        f"  {target['line']}",
+        f"  load average {result['machine']['load_avg_before']} -> {result['machine']['load_avg_after']}",
+        f"  -> {args.output}",
+    ]))
     return 0
 
 

@@ -2,7 +2,8 @@
 # `make bench [BENCH=publish|process|e2e]`: the benchmarks against a private local stack (stopped at the end).
 # Without BENCH (or BENCH=all) all three run: B1 publish, B2 process, B3 e2e.
 # `deploy/bench.sh NAME [ARGS...]` runs one benchmark with its own arguments (e.g. `process --events 50000`).
-# Results go to bench/results/*.json; docs/benchmarks.md records them.
+# Results go to bench/results/*.json; docs/benchmarks.md records them. At the end, every target of the
+# benchmarks that ran against its measured figure (bench/summary.py over the result files they wrote).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EGOV=.venv/bin/egov-bus
@@ -17,9 +18,19 @@ export EGOV_ENV_FILE="$STATE/dev.env"
 export EGOV_PSEUDONYM_KEY="${EGOV_PSEUDONYM_KEY:-bench-only-pseudonym-key-not-secret}"
 trap '"$EGOV" dev down --state-dir "$STATE" || true' EXIT INT TERM
 "$EGOV" dev up --state-dir "$STATE"
+SINCE=$(date +%s)
+RESULTS=()
 for name in publish process e2e; do
   if [ "$WHICH" = all ] || [ "$WHICH" = "$name" ]; then
     echo "== bench/$name.py"
     .venv/bin/python "bench/$name.py" "$@"
+    out="bench/results/$name.json" prev=""
+    for arg in "$@"; do  # the result file, should --output have moved it
+      case "$arg" in --output=*) out="${arg#--output=}" ;; esac
+      [ "$prev" = --output ] && out="$arg"
+      prev="$arg"
+    done
+    RESULTS+=("$out")
   fi
 done
+.venv/bin/python bench/summary.py --since "$SINCE" "${RESULTS[@]}"
