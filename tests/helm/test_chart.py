@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -269,11 +270,109 @@ def test_processors_are_a_statefulset_consumer_group_with_state_volumes(defaults
     assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert mounts["state"] == env["EGOV_PROCESSOR_DATA_DIR"] == "/var/lib/egov-bus"
+    assert mounts["state"] == env["EGOV_PROCESSOR_DATA_DIR"] == "/var/lib/egov-bus/processors"
     assert env["EGOV_PROCESSOR_APP_ID"] == "egov-processors"  # the consumer group of all replicas
     assert env["EGOV_PROCESSING_GUARANTEE"] == "exactly_once"
     # Every replica joins the same group: nothing per-pod distinguishes their Kafka group.
     assert not [e for e in container["env"] if "GROUP" in e["name"]]
+
+
+def processor_parts(docs: list[dict]) -> tuple[dict, dict, dict[str, str | None]]:
+    """The processors' StatefulSet, its container and that container's env (name -> value)."""
+    sts = one(docs, "StatefulSet", "-processor")
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    return sts, container, {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_processor_state_is_a_claim_per_pod_mounted_at_the_data_dir(defaults):
+    """EGOV_PROCESSOR_DATA_DIR is the mount of the volumeClaimTemplate: one writable PVC per pod."""
+    sts, container, env = processor_parts(defaults)
+    pod = sts["spec"]["template"]["spec"]
+    claims = [c["metadata"]["name"] for c in sts["spec"]["volumeClaimTemplates"]]
+    assert claims == ["state"]
+    data_dir = env["EGOV_PROCESSOR_DATA_DIR"]
+    assert data_dir == "/var/lib/egov-bus/processors"
+    mounts = [m for m in container["volumeMounts"] if m["mountPath"] == data_dir]
+    assert len(mounts) == 1 and mounts[0]["name"] == "state", "the data dir must be the claim's mount"
+    assert not mounts[0].get("readOnly") and "subPath" not in mounts[0]
+    # The claim template, not a pod volume, provides "state": a pod volume of that name (or any
+    # persistentVolumeClaim volume) would be one claim shared by every replica.
+    assert "state" not in {v["name"] for v in pod["volumes"]}
+    assert not [v for v in pod["volumes"] if "persistentVolumeClaim" in v]
+    # Read-only root filesystem, non-root user: the volume is writable through the pod's fsGroup.
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["securityContext"]["fsGroup"] == container["securityContext"]["runAsGroup"] == 10001
+    assert container["workingDir"] == data_dir, "relative writes must land on the state volume"
+
+
+def test_processor_settings_are_rendered_as_env(defaults, helm_bin, values_dir):
+    _, _, env = processor_parts(defaults)
+    assert env["EGOV_COMMIT_INTERVAL_MS"] == "100"
+    assert env["EGOV_DEDUPE_WINDOW"] == "P7D"
+    custom = {
+        "processor": {
+            "commitIntervalMs": 250,
+            "dedupeWindow": "P1DT12H",
+            "persistence": {"mountPath": "/data/egov/state"},
+        }
+    }
+    sts, container, env = processor_parts(render(helm_bin, "-f", values_file(values_dir, custom, "processor-settings")))
+    assert env["EGOV_COMMIT_INTERVAL_MS"] == "250"
+    assert env["EGOV_DEDUPE_WINDOW"] == "P1DT12H"
+    assert env["EGOV_PROCESSOR_DATA_DIR"] == "/data/egov/state"
+    assert {m["name"]: m["mountPath"] for m in container["volumeMounts"]}["state"] == "/data/egov/state"
+    assert container["workingDir"] == "/data/egov/state"
+    # The worker's own settings accept what the chart renders.
+    settings = EgovSettings(
+        commit_interval_ms=env["EGOV_COMMIT_INTERVAL_MS"],
+        dedupe_window=env["EGOV_DEDUPE_WINDOW"],
+        processor_data_dir=env["EGOV_PROCESSOR_DATA_DIR"],
+    )
+    assert settings.commit_interval_ms == 250
+    assert settings.dedupe_window == timedelta(days=1, hours=12)
+    assert settings.processor_data_dir == "/data/egov/state"
+
+
+def test_processor_state_without_persistence_is_an_empty_dir_at_the_same_path(manifests):
+    sts, container, env = processor_parts(documents(manifests["alternative"]))
+    assert "volumeClaimTemplates" not in sts["spec"]
+    volumes = {v["name"]: v for v in sts["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["state"]["emptyDir"] == {"sizeLimit": "10Gi"}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounts["state"] == env["EGOV_PROCESSOR_DATA_DIR"] == "/var/lib/egov-bus/processors"
+
+
+#: Durations the schema's dedupeWindow pattern must accept (and bus.settings parse) or refuse.
+DEDUPE_WINDOWS_ACCEPTED = {
+    "P7D": timedelta(days=7),
+    "P30D": timedelta(days=30),
+    "PT12H": timedelta(hours=12),
+    "PT1M": timedelta(minutes=1),
+    "PT90S": timedelta(seconds=90),
+    "P1DT12H": timedelta(days=1, hours=12),
+    "P1DT2H30M15S": timedelta(days=1, hours=2, minutes=30, seconds=15),
+    "PT1H30M": timedelta(hours=1, minutes=30),
+}
+DEDUPE_WINDOWS_REFUSED = ("", "P", "PT", "P1DT", "7 days", "7d", "P7d", "p7d", "P7", "PT12", "P1.5D", "-P7D", "P7D ", "P1H")
+
+
+def test_dedupe_window_pattern_agrees_with_the_settings():
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    pattern = re.compile(schema["properties"]["processor"]["properties"]["dedupeWindow"]["pattern"])
+    for window, expected in DEDUPE_WINDOWS_ACCEPTED.items():
+        assert pattern.search(window), f"{window} should be accepted"
+        assert EgovSettings(dedupe_window=window).dedupe_window == expected
+    for window in DEDUPE_WINDOWS_REFUSED:
+        assert not pattern.search(window), f"{window!r} should be refused"
+
+
+@pytest.mark.parametrize("window", ["PT59S", "P0D", "PT0H0M"])
+def test_a_dedupe_window_under_a_minute_is_refused(helm_bin, window):
+    """The settings refuse windows under a minute; the chart fails at render time, not in the pod."""
+    result = helm_template(helm_bin, "--set", f"processor.dedupeWindow={window}")
+    assert result.returncode != 0, result.stdout[:500]
+    assert f'processor.dedupeWindow "{window}" is shorter than one minute' in result.stderr, result.explain()
+    assert helm_template(helm_bin, "--set", "processor.dedupeWindow=PT60S").returncode == 0
 
 
 def test_config_change_changes_the_checksum(helm_bin, defaults):
@@ -388,6 +487,7 @@ def test_notes_render(helm_bin, values_dir, tmp_path):
     assert "Schema registry: http://egov-egov-bus-registry:8080/apis/ccompat/v7" in notes
     assert "3 regional KafkaUser(s) plus the gateway's and processors'" in notes
     assert "Monitoring: ServiceMonitor on, PrometheusRule on." in notes
+    assert "State: /var/lib/egov-bus/processors on a 10Gi PersistentVolumeClaim per pod" in notes
 
 
 # ------------------------------------------------------------------ refusals
@@ -408,6 +508,18 @@ BAD_VALUES = {
     "registry url without scheme": ({"registry": {"url": "apicurio:8080"}}, "/registry/url"),
     "no registry at all": ({"registry": {"url": ""}}, "/registry/url"),
     "bootstrap without port": ({"kafka": {"bootstrapServers": "kafka"}}, "/kafka/bootstrapServers"),
+    "dedupe window not ISO 8601": ({"processor": {"dedupeWindow": "7 days"}}, "/processor/dedupeWindow"),
+    "dedupe window with an empty time part": ({"processor": {"dedupeWindow": "PT"}}, "/processor/dedupeWindow"),
+    "dedupe window as a number": ({"processor": {"dedupeWindow": 7}}, "/processor/dedupeWindow"),
+    "commit interval under 10 ms": ({"processor": {"commitIntervalMs": 5}}, "/processor/commitIntervalMs"),
+    "commit interval over a minute": ({"processor": {"commitIntervalMs": 60001}}, "/processor/commitIntervalMs"),
+    "commit interval as a string": ({"processor": {"commitIntervalMs": "100ms"}}, "/processor/commitIntervalMs"),
+    "relative state path": ({"processor": {"persistence": {"mountPath": "state"}}}, "/processor/persistence/mountPath"),
+    "state path on /tmp": ({"processor": {"persistence": {"mountPath": "/tmp"}}}, "/processor/persistence/mountPath"),
+    # (the chart sets these from processor.*; the env var would silently win over the env file)
+    "processor setting in the config map": (
+        {"config": {"extra": {"EGOV_DEDUPE_WINDOW": "P1D"}}}, "invalid propertyName 'EGOV_DEDUPE_WINDOW'"
+    ),
 }
 
 

@@ -211,3 +211,21 @@ dict "ctx" $ "component" "gateway"
 {{- end -}}
 {{- toYaml (dict "topics" $docs) -}}
 {{- end -}}
+
+{{/*
+Refuses a processor.dedupeWindow shorter than one minute, as bus.settings does (the schema only
+checks its ISO 8601 form: days, then T with hours, minutes, seconds).
+*/}}
+{{- define "egov-bus.processor.checkDedupeWindow" -}}
+{{- $window := .Values.processor.dedupeWindow | toString -}}
+{{- $date := regexFind "^P[0-9]+D" $window -}}
+{{- $time := regexFind "T.*$" $window -}}
+{{- $days := regexFind "[0-9]+" $date | default "0" | atoi -}}
+{{- $hours := regexFind "[0-9]+H" $time | trimSuffix "H" | default "0" | atoi -}}
+{{- $minutes := regexFind "[0-9]+M" $time | trimSuffix "M" | default "0" | atoi -}}
+{{- $seconds := regexFind "[0-9]+S" $time | trimSuffix "S" | default "0" | atoi -}}
+{{- $total := add (mul $days 86400) (mul $hours 3600) (mul $minutes 60) $seconds -}}
+{{- if lt (int $total) 60 -}}
+{{- fail (printf "processor.dedupeWindow %q is shorter than one minute: the processors refuse it (e.g. P7D, PT12H)" $window) -}}
+{{- end -}}
+{{- end -}}
