@@ -107,18 +107,28 @@ def register(app: typer.Typer) -> None:
         rules: Annotated[Optional[str], typer.Option(help="Routing rules file [default: processors/routes.yaml]")] = None,
         log_level: Annotated[str, typer.Option(help="crit, error, warn, info, debug")] = "info",
     ) -> None:
-        """Run the stream processors (router, transformer, aggregators, views) on faust-streaming."""
+        """Run the stream processors (router, transformer, aggregators, views): a faust-streaming worker
+        whose data path is confluent-kafka (exactly-once v2), with RocksDB state under EGOV_PROCESSOR_DATA_DIR."""
         if workers > 1:
             import os
             import subprocess
             import sys
+
+            from pathlib import Path
+
+            from bus.settings import load_settings
 
             argv = [sys.argv[0], "process", "--workers", "1", "--log-level", log_level]
             if topic_prefix:
                 argv += ["--topic-prefix", topic_prefix]
             if rules:
                 argv += ["--rules", rules]
-            children = [subprocess.Popen(argv, env={**os.environ}) for _ in range(workers)]
+            base = Path(load_settings().processor_data_dir)
+            # Each worker has its own state directory (RocksDB, process id): they are separate members.
+            children = [
+                subprocess.Popen(argv, env={**os.environ, "EGOV_PROCESSOR_DATA_DIR": str(base / f"worker-{i}")})
+                for i in range(workers)
+            ]
             try:
                 codes = [child.wait() for child in children]
             except KeyboardInterrupt:
@@ -139,6 +149,6 @@ def register(app: typer.Typer) -> None:
         faust_app = build_app(settings, topic_prefix=topic_prefix, rules_path=rules)
         worker = faust.Worker(faust_app, loglevel=log_level, quiet=True)
         # Faust's terminal spinner sets the root logger to DEBUG whatever --log-level says,
-        # so every aiokafka send built a debug record (~7% of a worker's CPU, measured by py-spy).
+        # so every library log call would build a debug record (~7% of a worker's CPU, measured by py-spy).
         worker.spinner = None
         worker.execute_from_commandline()

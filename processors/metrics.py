@@ -26,3 +26,19 @@ SILENT_REGIONS = Gauge(
     "Regions of the province that published on the theme before but not within the silence threshold.",
     ["province", "theme"],
 )
+LATE_EVENTS = Counter(
+    "egov_processor_late_events",
+    "Events applied although produced longer ago than the de-duplication window (a forgotten earlier copy would be counted twice).",
+    ["theme"],
+)
+RESTORED_RECORDS = Counter(
+    "egov_processor_state_restored_records", "Changelog records a worker read to restore its local state."
+)
+COMMIT_SECONDS = Histogram(
+    "egov_processor_commit_seconds",
+    "Seconds one commit of a worker takes (views, changelog, offsets; the transaction under exactly-once).",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DEDUPE_EXPIRED_IDS = Counter(
+    "egov_processor_dedupe_expired_ids", "Event ids forgotten because their arrival hour left the de-duplication window."
+)

@@ -1,6 +1,9 @@
 """A batch of records through the central pipeline: decode, transform,
-validate, dedupe, aggregate, route. Synchronous and free of Faust, so the
-worker, the tests and the benchmarks share it.
+validate, dedupe, aggregate, route. Synchronous and free of Kafka clients,
+so the worker, the tests and the benchmarks share it. Records are
+confluent-kafka ``Message``s (or anything with the same ``value()``,
+``key()``, ``headers()`` and ``offset()`` methods); state is one task's
+:class:`~processors.state.store.TaskState` (a mapping in tests).
 
 Per record, in order (the first failure sends the record to its theme's DLQ
 with the stage and reason, and the batch goes on):
@@ -17,16 +20,20 @@ with the stage and reason, and the batch goes on):
    refused;
 4. **validate** (stage ``validate``): the event's pydantic model (current
    region code, field rules, cross-field rules);
-5. **dedupe**: an ``event_id`` already seen in this partition changes nothing;
-6. **aggregate** (stage ``aggregate``): event-time buckets of the four views;
+5. **dedupe**: an ``event_id`` already seen in this partition within the
+   de-duplication window changes nothing; an event produced longer ago than
+   the window is applied and counted in ``egov_processor_late_events_total``
+   (its first copy, if there was one, is no longer remembered);
+6. **aggregate** (stage ``aggregate``): event-time buckets of the four views,
+   all or nothing (:func:`~processors.views.aggregates.plan_event`);
 7. **route**: the record's original bytes and headers to every routed topic
    whose rule matches its ``ce_type`` header and key.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,7 +44,6 @@ from processors import metrics
 from processors.dlq import dlq_headers, dlq_topic_for
 from processors.exceptions import ProcessorError
 from processors.routing import Router
-from processors.state import PartitionView, TableState
 from processors.transform import current_region_code, may_hold_raw_nik, refuse_raw_nik
 from processors.views.aggregates import VIEWS, apply_event, render_row
 from processors.views.avro import view_schema, view_topic
@@ -57,14 +63,21 @@ class Outgoing:
 
 
 @dataclass
-class BatchResult:
-    """What one batch asks the worker to do, per source partition."""
+class TaskResult:
+    """What one run over a task's records asks the worker to do."""
 
-    outgoing: dict[int, list[Outgoing]] = field(default_factory=lambda: defaultdict(list))
-    changed: dict[int, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
+    outgoing: list[Outgoing] = field(default_factory=list)
+    changed: set[tuple[str, str]] = field(default_factory=set)
     outcomes: Counter = field(default_factory=Counter)  # (theme, outcome) -> n
     latencies: list[tuple[str, float, float]] = field(default_factory=list)  # (theme, occurred s, produced s)
     events: int = 0
+
+    def merge(self, other: "TaskResult") -> None:
+        self.outgoing += other.outgoing
+        self.changed |= other.changed
+        self.outcomes.update(other.outcomes)
+        self.latencies += other.latencies
+        self.events += other.events
 
 
 def _seconds(value: Any) -> float:
@@ -72,7 +85,7 @@ def _seconds(value: Any) -> float:
 
 
 class Pipeline:
-    """The per-record logic; state lives in the :class:`TableState` the caller passes in."""
+    """The per-record logic; state lives in the task state the caller passes in."""
 
     def __init__(
         self,
@@ -80,7 +93,9 @@ class Pipeline:
         router: Router,
         theme_of_topic: dict[str, str],
         view_topic_name: Callable[[str], str] = view_topic,
+        dedupe_window_s: float = 7 * 86400.0,
     ) -> None:
+        self.dedupe_window_s = dedupe_window_s
         self.registry = registry
         self.deserializer = AvroDeserializer(registry)
         self.router = router
@@ -101,18 +116,17 @@ class Pipeline:
         for view in VIEWS:
             self._view_serializer(view).schema_id(self._view_topic_name(view))
 
-    def missing_schemas(self, batch: Sequence[tuple[Any, Sequence[Any]]]) -> set[int]:
-        """Schema ids in ``batch`` not cached yet (the worker fetches them off the event loop)."""
+    def missing_schemas(self, records: Iterable[Any]) -> set[int]:
+        """Schema ids of ``records`` not cached yet (the worker fetches them before it runs the records)."""
         missing = set()
         is_cached = self.deserializer.is_cached
-        for _tp, records in batch:
-            for record in records:
-                try:
-                    schema_id = unpack_header(record.value)
-                except SerdeError:
-                    continue
-                if not is_cached(schema_id):
-                    missing.add(schema_id)
+        for record in records:
+            try:
+                schema_id = unpack_header(record.value())
+            except SerdeError:
+                continue
+            if not is_cached(schema_id):
+                missing.add(schema_id)
         return missing
 
     def _event_serializer(self, et: Any) -> AvroSerializer:
@@ -139,61 +153,48 @@ class Pipeline:
 
     # -- per batch -------------------------------------------------------------
 
-    def process_batch(self, batch: Sequence[tuple[Any, Sequence[Any]]], state: TableState) -> BatchResult:
-        """Run every record of ``batch`` (``(tp, records)`` pairs) through the pipeline."""
-        result = BatchResult()
-        for tp, records in batch:
-            topic, partition = tp.topic, tp.partition
-            theme = self.theme_of_topic.get(topic, "unknown")
-            view = state.partition(partition)
-            outgoing = result.outgoing[partition]
-            changed = result.changed[partition]
-            outcomes = result.outcomes
-            for record in records:
-                result.events += 1
-                try:
-                    outcome = self._process(topic, theme, partition, record, view, state, outgoing, changed, result)
-                except Exception as exc:  # never stop the batch on one record
-                    outcome = self._dead_letter(outgoing, topic, theme, partition, record, "process", exc)
-                outcomes[(theme, outcome)] += 1
+    def process(self, topic: str, partition: int, records: Sequence[Any], task: Any, now_s: float) -> TaskResult:
+        """Run ``records`` of one topic partition, in offset order, against its task state."""
+        result = TaskResult()
+        theme = self.theme_of_topic.get(topic, "unknown")
+        outcomes = result.outcomes
+        late_before_ms = (now_s - self.dedupe_window_s) * 1000
+        for record in records:
+            result.events += 1
+            try:
+                outcome = self._process(topic, theme, partition, record, task, result, late_before_ms)
+            except Exception as exc:  # never stop on one record
+                outcome = self._dead_letter(result.outgoing, topic, theme, partition, record, "process", exc)
+            outcomes[(theme, outcome)] += 1
         return result
 
     def _dead_letter(self, outgoing: list[Outgoing], topic: str, theme: str, partition: int, record: Any, stage: str, error: BaseException) -> str:
         outgoing.append(
             Outgoing(
                 dlq_topic_for(topic),
-                record.key,
-                record.value,
-                dlq_headers(record.headers, stage=stage, error=error, topic=topic, partition=partition, offset=record.offset),
+                record.key(),
+                record.value(),
+                dlq_headers(record.headers(), stage=stage, error=error, topic=topic, partition=partition, offset=record.offset()),
             )
         )
         metrics.DLQ_EVENTS.labels(theme, stage).inc()
         return "dlq"
 
-    def _process(
-        self,
-        topic: str,
-        theme: str,
-        partition: int,
-        msg: Any,
-        view: PartitionView,
-        state: TableState,
-        outgoing: list[Outgoing],
-        changed: set[tuple[str, str]],
-        result: BatchResult,
-    ) -> str:
-        value = msg.value
+    def _process(self, topic: str, theme: str, partition: int, msg: Any, task: Any, result: TaskResult, late_before_ms: float) -> str:
+        value = msg.value()
+        outgoing = result.outgoing
         try:
             decoded = self.deserializer(value, topic)
         except SerdeError as exc:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "decode", exc)
         record = decoded.value
+        raw_key = msg.key()
         try:
             et, exact = self._event_type(decoded.schema_id, decoded.record_name, record)
             if et.theme != theme:
                 raise ProcessorError(f"{et.name} belongs to theme {et.theme}, not to topic {topic}", event_type=et.name)
             region = record["envelope"]["region_code"]
-            key = msg.key.decode() if msg.key is not None else None
+            key = raw_key.decode() if raw_key is not None else None
             current = current_region_code(region)
             if key is None or current_region_code(key) != current:
                 raise ProcessorError(
@@ -202,6 +203,7 @@ class Pipeline:
         except Exception as exc:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "validate", exc)
 
+        headers = msg.headers()
         try:
             if may_hold_raw_nik(value):
                 refuse_raw_nik(record)
@@ -210,11 +212,11 @@ class Pipeline:
                 # comes back to this pipeline in the partition of its region.
                 record["envelope"]["region_code"] = current
                 fixed = self._event_serializer(et)(record, topic)
-                headers = [
+                fixed_headers = [
                     (k, ce_source(current, record["envelope"]["source_system"]).encode()) if k == "ce_source" else (k, v)
-                    for k, v in msg.headers or ()
+                    for k, v in headers or ()
                 ]
-                outgoing.append(Outgoing(topic, current.encode(), fixed, headers))
+                outgoing.append(Outgoing(topic, current.encode(), fixed, fixed_headers))
                 return "transformed"
         except Exception as exc:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "transform", exc)
@@ -231,34 +233,42 @@ class Pipeline:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "validate", exc)
 
         envelope = record["envelope"]
-        event_id = str(envelope["event_id"])
-        if state.is_seen(partition, event_id):
+        event_id = str(envelope["event_id"]).encode()
+        if len(event_id) != 36:  # the contract's uuid; the seen-set stores ids at that fixed width
+            return self._dead_letter(outgoing, topic, theme, partition, msg, "validate",
+                                     ProcessorError(f"event_id {event_id!r} is not a canonical UUID"))
+        if task.is_seen(event_id):
             return "duplicate"
+        produced_ms = _seconds(envelope["produced_at"]) * 1000
         try:
-            changed.update(apply_event(view, theme, et.name, record))
+            changed = apply_event(task, theme, et.name, record)
         except Exception as exc:
             return self._dead_letter(outgoing, topic, theme, partition, msg, "aggregate", exc)
-        state.mark_seen(topic, partition, msg.offset, event_id)
-        for destination in self.router.route(msg.headers, msg.key):
-            outgoing.append(Outgoing(destination, msg.key, value, list(msg.headers or ())))
-        result.latencies.append((theme, _seconds(envelope["occurred_at"]), _seconds(envelope["produced_at"])))
+        result.changed.update(changed)
+        task.mark_seen(event_id)
+        if produced_ms < late_before_ms:
+            # Older than the window: a copy of it may have come before and been forgotten.
+            metrics.LATE_EVENTS.labels(theme).inc()
+        for destination in self.router.route(headers, raw_key):
+            outgoing.append(Outgoing(destination, raw_key, value, list(headers or ())))
+        result.latencies.append((theme, _seconds(envelope["occurred_at"]), produced_ms / 1000))
         return "ok"
 
     # -- views -------------------------------------------------------------------
 
-    def view_records(self, changed: set[tuple[str, str]], state_data: Any) -> list[Outgoing]:
-        """The view rows to publish for the ``(view, key)`` pairs a batch changed."""
+    def view_records(self, changed: Iterable[tuple[str, str]], state: Any) -> list[Outgoing]:
+        """The view rows to publish for the ``(view, key)`` pairs a commit interval changed."""
         out = []
         for view, key in sorted(changed):
-            row = render_row(view, key, state_data[f"{view}|{key}"])
+            row = render_row(view, key, state[f"{view}|{key}"])
             topic = self._view_topic_name(view)
             out.append(Outgoing(topic, key.encode(), self._view_serializer(view)(row, topic)))
             metrics.VIEW_UPDATES.labels(view).inc()
         return out
 
     @staticmethod
-    def observe(result: BatchResult, now: float) -> None:
-        """Count outcomes and record end-to-end latencies (call once the view rows are out)."""
+    def observe(result: TaskResult, now: float) -> None:
+        """Count outcomes and record end-to-end latencies (call once the view rows are committed)."""
         for (theme, outcome), n in result.outcomes.items():
             metrics.EVENTS_PROCESSED.labels(PROCESSOR, theme, outcome).inc(n)
         by_theme: dict[str, Any] = {}

@@ -1,6 +1,6 @@
 """Event-time aggregation of the central views, as pure functions over a store.
 
-State lives in a mapping (a Faust table in the worker, a dict in tests) keyed
+State lives in a mapping (the worker's RocksDB-backed task state, a dict in tests) keyed
 ``"<view>|<view key>"`` with JSON-able values, so the same code runs in the
 worker and in the test that recomputes the views independently. Buckets come
 from the event's ``occurred_at`` (and ``received_at``/``applied_at`` where the
@@ -55,67 +55,103 @@ def _month(ms: int) -> str:
     return _day_of(ms // 86_400_000)[:7]
 
 
-def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]) -> list[tuple[str, str]]:
-    """Apply one (new, valid, transformed) event; return the ``(view, key)`` pairs it changed."""
+# One planned write: the row object, the (container, key, new value) assignments and
+# the (list, value) appends that turn it into its new state, and its view and key.
+Write = tuple[str, dict[str, Any], list[tuple[dict[str, Any], str, Any]], list[tuple[list[Any], Any]], tuple[str, str]]
+
+
+def _get(store: Store, skey: str, fresh: dict[str, Any]) -> dict[str, Any]:
+    row = store.get(skey)
+    return fresh if row is None else row
+
+
+def plan_event(store: Store, theme: str, event_type: str, value: dict[str, Any]) -> list[Write]:
+    """Everything one event changes, computed without changing anything.
+
+    Every read, parse and computation that can fail happens here; what is left
+    for :func:`write_plan` are dict assignments and list appends of values
+    already computed. That split is what makes applying an event all-or-nothing:
+    an exception here (a bad value, a corrupt stored row, a bug) leaves the store
+    as it was, and the event is dead-lettered without a partial update.
+    """
     envelope = value["envelope"]
     region = envelope["region_code"]
     occurred = _ms(envelope["occurred_at"])
     day = _day(occurred)
-    changed: list[tuple[str, str]] = []
-    # Rows are owned by the store and updated in place (a new row only when the key is new);
-    # assigning the row back (``store[skey] = row``) marks the key changed for the changelog.
+    writes: list[Write] = []
 
     key = f"{region}|{theme}"
     skey = f"{INTEGRATION_INDEX}|{key}"
-    row = store.get(skey) or {"events_total": 0, "first_seen_ms": occurred, "last_seen_ms": occurred, "days": {}}
-    row["events_total"] += 1
-    if occurred < row["first_seen_ms"]:
-        row["first_seen_ms"] = occurred
-    if occurred > row["last_seen_ms"]:
-        row["last_seen_ms"] = occurred
+    row = _get(store, skey, {"events_total": 0, "first_seen_ms": occurred, "last_seen_ms": occurred, "days": {}})
     days = row["days"]
-    days[day] = days.get(day, 0) + 1
-    store[skey] = row
-    changed.append((INTEGRATION_INDEX, key))
+    writes.append((
+        skey,
+        row,
+        [
+            (row, "events_total", row["events_total"] + 1),
+            (row, "first_seen_ms", min(row["first_seen_ms"], occurred)),
+            (row, "last_seen_ms", max(row["last_seen_ms"], occurred)),
+            (days, day, days.get(day, 0) + 1),
+        ],
+        [],
+        (INTEGRATION_INDEX, key),
+    ))
 
     if event_type in ("BudgetAllocated", "BudgetRealizationPosted"):
         key = f"{region}|{value['fiscal_year']}"
         skey = f"{BUDGET_ABSORPTION}|{key}"
-        row = store.get(skey) or {"allocated": "0.00", "realised": "0.00"}
+        row = _get(store, skey, {"allocated": "0.00", "realised": "0.00"})
         field = "allocated" if event_type == "BudgetAllocated" else "realised"
         # Exact decimals, kept as text (JSON has no decimal type).
-        row[field] = str(Decimal(row[field]) + Decimal(value["amount"]))
-        store[skey] = row
-        changed.append((BUDGET_ABSORPTION, key))
+        writes.append((skey, row, [(row, field, str(Decimal(row[field]) + Decimal(value["amount"])))], [], (BUDGET_ABSORPTION, key)))
     elif event_type == "ComplaintReceived":
         key = f"{region}|{_month(occurred)}"
         skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
-        row = store.get(skey) or {"received": 0, "resolved": 0, "resolve_seconds": []}
-        row["received"] += 1
-        store[skey] = row
-        changed.append((COMPLAINT_SERVICE_LEVEL, key))
+        row = _get(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        writes.append((skey, row, [(row, "received", row["received"] + 1)], [], (COMPLAINT_SERVICE_LEVEL, key)))
     elif event_type == "ComplaintResolved":
         received = _ms(value["received_at"])
         # Bucketed by the month the complaint came in, so received/resolved/open describe one cohort.
         key = f"{region}|{_month(received)}"
         skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
-        row = store.get(skey) or {"received": 0, "resolved": 0, "resolve_seconds": []}
-        row["resolved"] += 1
-        row["resolve_seconds"].append(max(0, (occurred - received) // 1000))
-        store[skey] = row
-        changed.append((COMPLAINT_SERVICE_LEVEL, key))
+        row = _get(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        writes.append((
+            skey, row, [(row, "resolved", row["resolved"] + 1)],
+            [(row["resolve_seconds"], max(0, (occurred - received) // 1000))],
+            (COMPLAINT_SERVICE_LEVEL, key),
+        ))
     elif event_type in ("PermitApplied", "PermitIssued", "PermitRejected"):
         key = f"{region}|{day}"
         skey = f"{LICENSING_THROUGHPUT}|{key}"
-        row = store.get(skey) or {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []}
+        row = _get(store, skey, {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []})
         if event_type == "PermitApplied":
-            row["applied"] += 1
+            writes.append((skey, row, [(row, "applied", row["applied"] + 1)], [], (LICENSING_THROUGHPUT, key)))
         else:
-            row["issued" if event_type == "PermitIssued" else "rejected"] += 1
-            row["processing_seconds"].append(max(0, (occurred - _ms(value["applied_at"])) // 1000))
+            field = "issued" if event_type == "PermitIssued" else "rejected"
+            writes.append((
+                skey, row, [(row, field, row[field] + 1)],
+                [(row["processing_seconds"], max(0, (occurred - _ms(value["applied_at"])) // 1000))],
+                (LICENSING_THROUGHPUT, key),
+            ))
+    return writes
+
+
+def write_plan(store: Store, writes: list[Write]) -> list[tuple[str, str]]:
+    """Carry out a plan of :func:`plan_event` (assignments only); return the changed ``(view, key)`` pairs."""
+    changed = []
+    for skey, row, assignments, appends, view_key in writes:
+        for target, name, new in assignments:
+            target[name] = new
+        for values, new in appends:
+            values.append(new)
         store[skey] = row
-        changed.append((LICENSING_THROUGHPUT, key))
+        changed.append(view_key)
     return changed
+
+
+def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]) -> list[tuple[str, str]]:
+    """Apply one (new, valid, transformed) event, all or nothing; return the ``(view, key)`` pairs it changed."""
+    return write_plan(store, plan_event(store, theme, event_type, value))
 
 
 def percentile(values: list[int], q: float) -> float | None:

@@ -1,0 +1,1 @@
+"""Thin typed wrappers over confluent-kafka for the processors' data path (librdkafka)."""

@@ -1,0 +1,94 @@
+"""Restoring a task's local state from its changelog partition: only the tail past the checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from confluent_kafka import KafkaError, TopicPartition
+from rocksdict import WriteBatch
+
+from processors.state import keys as K
+from processors.state.exceptions import StateError
+from processors.state.store import StateStore
+
+log = logging.getLogger("egov.processors.state")
+
+#: Past this, a changelog that does not reach its end is an error (an open transaction of a
+#: killed worker aborts within the transaction timeout, 10 s).
+RESTORE_STALL_S = 60.0
+_CHUNK = 10_000
+
+
+def restore_task(store: StateStore, consumer: Any, partition: int, changelog: str, timeout_s: float) -> int:
+    """Bring the task's local state up to the end of ``changelog[partition]``; returns the records read.
+
+    The local checkpoint says where the local store stops. Every changelog
+    record is an upsert (or a tombstone), so re-reading a few records that the
+    store already has is harmless; a checkpoint past the changelog's end
+    (recreated topics) wipes the task and restores it from the start.
+    """
+    tp = TopicPartition(changelog, partition)
+    low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+    checkpoint = store.checkpoint(partition)
+    if checkpoint is not None and (checkpoint > high or checkpoint < low):
+        log.warning("task %d: local checkpoint %d outside the changelog %s [%d, %d): restoring from the start",
+                    partition, checkpoint, changelog, low, high)
+        store.wipe_task(partition)
+        checkpoint = None
+    start = checkpoint if checkpoint is not None else low
+    if start >= high:
+        return 0
+    consumer.assign([TopicPartition(changelog, partition, start)])
+    prefix = K.task_prefix(partition)
+    read = 0
+    position = start
+    last_progress = time.monotonic()
+    try:
+        while position < high:
+            msgs = consumer.consume(_CHUNK, 0.5)
+            batch = WriteBatch(raw_mode=True)
+            added: dict[bytes, bytes] = {}  # s records of this chunk (a WriteBatch cannot be read)
+            for msg in msgs:
+                err = msg.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        position = max(position, msg.offset())
+                        continue
+                    raise StateError(f"restoring {changelog}[{partition}]: {err.str()}", topic=changelog)
+                _apply(store, batch, added, prefix, msg.key(), msg.value())
+                read += 1
+                position = msg.offset() + 1
+            # Transaction markers take offsets too: the position says how far the reader really is.
+            position = max(position, consumer.position([tp])[0].offset)
+            batch.put(K.checkpoint_key(partition), str(position).encode())
+            store.write(batch)
+            if msgs:
+                last_progress = time.monotonic()
+            elif time.monotonic() - last_progress > RESTORE_STALL_S:
+                raise StateError(
+                    f"restoring {changelog}[{partition}] stalled at offset {position} of {high}", topic=changelog
+                )
+    finally:
+        consumer.unassign()
+    return read
+
+
+def _apply(store: StateStore, batch: WriteBatch, added: dict[bytes, bytes], prefix: bytes, key: bytes, value: bytes | None) -> None:
+    kind = key[:1]
+    if kind == K.SEEN_BATCH:
+        if value is None:
+            old = added.pop(key, None) or store.db.get(prefix + key)
+            for event_id in K.split_ids(old or b""):
+                batch.delete(prefix + K.SEEN_ID + event_id)
+            batch.delete(prefix + key)
+            return
+        added[key] = value
+        hour = key[1:9]
+        for event_id in K.split_ids(value):
+            batch.put(prefix + K.SEEN_ID + event_id, hour)
+    if value is None:
+        batch.delete(prefix + key)
+    else:
+        batch.put(prefix + key, value)

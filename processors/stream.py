@@ -1,0 +1,249 @@
+"""The worker's consume–transform–produce loop on confluent-kafka (librdkafka).
+
+One thread, one group consumer, one producer
+(transactional under exactly-once), one RocksDB. Every poll returns up to
+``MAX_POLL_RECORDS`` records; they run through the pipeline at once, their
+outputs are produced at once, and every ``EGOV_COMMIT_INTERVAL_MS`` the
+:class:`~processors.checkpointing.Checkpointer` commits the interval.
+
+The group uses the range assignor: it gives a member the same partition
+numbers of every theme topic (they share a partition count), and a task is
+one partition number (see :mod:`processors.state.keys`), so a view that joins
+themes is computed in one place. Rebalances (inside ``consume``, in this
+thread): newly assigned tasks are restored from their changelog's tail
+before they are fetched; before partitions are revoked the interval is
+committed; lost partitions (the group moved on without us) abort the
+interval and rewind the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+from bus.settings import EgovSettings
+from processors.checkpointing import Checkpointer
+from processors.kafka import clients
+from processors.kafka.exceptions import EngineKafkaError, FencedError
+from processors.pipeline import Pipeline
+from processors.state import keys as K
+from processors.state.restore import restore_task
+from processors.state.store import StateStore
+from processors import metrics
+
+log = logging.getLogger("egov.processors.stream")
+
+#: Records per poll: small enough that a poll never holds up a commit for long.
+MAX_POLL_RECORDS = 2_000
+_COMMIT_RETRIES = 3
+LAG_INTERVAL_S = 10.0
+
+
+class StreamLoop:
+    """Runs the pipeline over the theme topics until ``stop`` is set (see the module doc)."""
+
+    def __init__(self, settings: EgovSettings, pipeline: Pipeline, source_topics: list[str], partitions: int) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.source_topics = source_topics
+        self.partitions = partitions
+        self.app_id = settings.processor_app_id
+        self.changelog = K.changelog_topic(self.app_id)
+        self.exactly_once = settings.processing_guarantee == "exactly_once"
+        self.interval_s = settings.commit_interval_ms / 1000
+        self.owned: set[tuple[str, int]] = set()  # theme topic partitions
+        self.tasks: set[int] = set()  # partition numbers (all theme topics: the range assignor co-partitions)
+        self.ready = threading.Event()  # set once the loop polls (tests and health checks)
+        self.store: StateStore | None = None
+
+    # -- set-up -----------------------------------------------------------------------
+
+    def _open(self) -> None:
+        settings = self.settings
+        self.process_id = clients.process_id(settings.processor_data_dir)
+        instance = f"{self.app_id}-{self.process_id}"
+        self.store = StateStore(settings.processor_data_dir)
+        clients.ensure_compacted_topics(settings, [self.changelog], self.partitions)
+        self.pipeline.warm()
+        self.consumer = clients.consumer(settings, group_id=self.app_id, instance_id=instance)
+        self.restorer = clients.restore_consumer(settings, group_id=f"{instance}-restore")
+        extra = {} if self.exactly_once else {"on_delivery": self._delivery_error}
+        self.producer = clients.producer(settings, transactional_id=instance if self.exactly_once else None, **extra)
+        if self.exactly_once:
+            # Fences (and aborts what was left open by) an earlier incarnation with this id.
+            self.producer.init_transactions(settings.request_timeout_s * 3)
+        self.checkpointer = Checkpointer(
+            producer=self.producer,
+            consumer=self.consumer,
+            store=self.store,
+            pipeline=self.pipeline,
+            changelog=self.changelog,
+            exactly_once=self.exactly_once,
+            dedupe_window=settings.dedupe_window,
+            timeout_s=settings.request_timeout_s * 3,
+        )
+
+    def _delivery_error(self, err: Any, msg: Any) -> None:
+        self.checkpointer.on_delivery_error(err, msg)
+
+    # -- rebalance callbacks (run inside consume(), in this thread) --------------------
+
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        started = time.monotonic()
+        restored = 0
+        for partition in sorted({tp.partition for tp in partitions} - self.tasks):
+            n = restore_task(self.store, self.restorer, partition, self.changelog, self.settings.request_timeout_s)
+            restored += n
+            metrics.RESTORED_RECORDS.inc(n)
+            self.store.task(partition)
+            self.tasks.add(partition)
+        self.owned.update((tp.topic, tp.partition) for tp in partitions)
+        for tp in consumer.committed(partitions, timeout=self.settings.request_timeout_s):
+            self.checkpointer.committed[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else -2
+        log.info("assigned %d partition(s); restored %d changelog record(s) in %.2fs",
+                 len(partitions), restored, time.monotonic() - started)
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        # The interval so far includes the revoked partitions' records: commit it before they go.
+        self._commit()
+        self._drop(partitions)
+        log.info("revoked %d partition(s)", len(partitions))
+
+    def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        log.warning("lost %d partition(s): the interval is aborted", len(partitions))
+        self._rewind(self.checkpointer.abort(), skip={(tp.topic, tp.partition) for tp in partitions})
+        self._drop(partitions)
+        self.checkpointer.begin()
+
+    def _drop(self, partitions: list[TopicPartition]) -> None:
+        for tp in partitions:
+            self.owned.discard((tp.topic, tp.partition))
+            self.checkpointer.committed.pop((tp.topic, tp.partition), None)
+        for partition in self.tasks - {p for _, p in self.owned}:
+            self.tasks.discard(partition)
+            self.store.drop_task(partition)
+
+    # -- observability ----------------------------------------------------------------
+
+    def gauge_rows(self) -> list[tuple[str, Any]]:
+        """The committed integration-index rows of the partitions this worker owns (for the gauges)."""
+        import orjson
+
+        view = b"integration_index|"
+        rows = []
+        for partition in list(self.tasks):
+            prefix = K.task_prefix(partition) + K.VIEW
+            for key, value in self.store.items(prefix + view):
+                rows.append((key[len(prefix) :].decode(), orjson.loads(value)))
+        return rows
+
+    def _publish_lag(self) -> None:
+        """Records not yet consumed, per topic, from librdkafka's cached watermarks (no broker call)."""
+        lag: dict[str, int] = defaultdict(int)
+        try:
+            positions = self.consumer.position([TopicPartition(t, p) for t, p in self.owned])
+        except KafkaException:
+            return
+        for tp in positions:
+            try:
+                _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            except KafkaException:
+                continue
+            if high >= 0 and tp.offset >= 0:
+                lag[tp.topic] += max(0, high - tp.offset)
+        for topic, value in lag.items():
+            metrics.CONSUMER_LAG.labels(self.app_id, topic).set(value)
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        self._open()
+        consumer = self.consumer
+        consumer.subscribe(self.source_topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
+        self.checkpointer.begin()
+        self.ready.set()
+        pipeline = self.pipeline
+        next_commit = time.monotonic() + self.interval_s
+        next_gauges = time.monotonic() + LAG_INTERVAL_S
+        try:
+            while not stop.is_set():
+                wait = max(0.0, min(next_commit - time.monotonic(), 0.5))
+                msgs = consumer.consume(MAX_POLL_RECORDS, wait)
+                if msgs:
+                    self._run_records(pipeline, msgs)
+                if time.monotonic() >= next_commit:
+                    self._commit()
+                    next_commit = time.monotonic() + self.interval_s
+                    if next_commit >= next_gauges:
+                        self._publish_lag()
+                        next_gauges = next_commit + LAG_INTERVAL_S
+            self._commit()
+        finally:
+            self._close()
+
+    def _run_records(self, pipeline: Pipeline, msgs: list[Any]) -> None:
+        by_task: dict[tuple[str, int], list[Any]] = defaultdict(list)
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                if err.fatal():
+                    raise EngineKafkaError(f"consumer: {err.str()}")
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer: %s", err.str())
+                continue
+            by_task[(msg.topic(), msg.partition())].append(msg)
+        missing = pipeline.missing_schemas(m for records in by_task.values() for m in records)
+        if missing:
+            try:
+                pipeline.deserializer.warm(sorted(missing))
+            except Exception as exc:  # unknown ids are dead-lettered by the pipeline, with the reason
+                log.warning("schema ids %s: %s", sorted(missing), exc)
+        now = time.time()
+        store = self.store
+        for (topic, partition), records in by_task.items():
+            if (topic, partition) not in self.owned:
+                continue  # fetched before a revocation
+            result = pipeline.process(topic, partition, records, store.task(partition), now)
+            self.checkpointer.track(topic, partition, records[-1].offset() + 1, result)
+
+    def _commit(self) -> None:
+        for attempt in range(_COMMIT_RETRIES):
+            try:
+                self.checkpointer.commit()
+                return
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.fatal() or err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
+                    raise FencedError(f"fenced by a newer instance: {err.str()}") from exc
+                if err.retriable() and not err.txn_requires_abort() and attempt + 1 < _COMMIT_RETRIES:
+                    log.warning("commit failed (%s), retrying", err.str())
+                    continue
+                log.warning("commit failed (%s): aborting the interval and reading it again", err.str())
+            except EngineKafkaError as exc:
+                log.warning("commit failed (%s): reading the interval again", exc)
+            self._rewind(self.checkpointer.abort())
+            self.checkpointer.begin()
+            return
+
+    def _rewind(self, positions: dict[tuple[str, int], int], skip: set[tuple[str, int]] = frozenset()) -> None:
+        for (topic, partition), offset in positions.items():
+            if (topic, partition) in skip or (topic, partition) not in self.owned:
+                continue
+            try:
+                self.consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as exc:
+                raise EngineKafkaError(f"cannot rewind {topic}[{partition}] to {offset}: {exc}") from exc
+
+    def _close(self) -> None:
+        for closing in (lambda: self.consumer.close(), lambda: self.restorer.close(), lambda: self.producer.flush(5)):
+            try:
+                closing()
+            except Exception as exc:  # closing is best effort; the broker fences what is left
+                log.warning("closing: %s", exc)
+        if self.store is not None:
+            self.store.close()
