@@ -129,12 +129,17 @@ def register(app: typer.Typer) -> None:
                 subprocess.Popen(argv, env={**os.environ, "EGOV_PROCESSOR_DATA_DIR": str(base / f"worker-{i}")})
                 for i in range(workers)
             ]
-            try:
-                codes = [child.wait() for child in children]
-            except KeyboardInterrupt:
+            import signal
+
+            def forward(signum: int, _frame: object) -> None:
+                # SIGTERM (Kubernetes, systemd, bench) or Ctrl-C: every worker stops cleanly.
                 for child in children:
-                    child.terminate()
-                codes = [child.wait(timeout=30) for child in children]
+                    if child.poll() is None:
+                        child.send_signal(signal.SIGTERM)
+
+            signal.signal(signal.SIGTERM, forward)
+            signal.signal(signal.SIGINT, forward)
+            codes = [child.wait() for child in children]
             raise typer.Exit(max(codes))
 
         import faust

@@ -32,7 +32,7 @@ from processors.kafka import clients
 from processors.kafka.exceptions import EngineKafkaError, FencedError
 from processors.pipeline import Pipeline
 from processors.state import keys as K
-from processors.state.restore import restore_task
+from processors.state.restore import restore_tasks
 from processors.state.store import StateStore
 from processors import metrics
 
@@ -95,11 +95,10 @@ class StreamLoop:
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         started = time.monotonic()
-        restored = 0
-        for partition in sorted({tp.partition for tp in partitions} - self.tasks):
-            n = restore_task(self.store, self.restorer, partition, self.changelog, self.settings.request_timeout_s)
-            restored += n
-            metrics.RESTORED_RECORDS.inc(n)
+        new = sorted({tp.partition for tp in partitions} - self.tasks)
+        restored = restore_tasks(self.store, self.restorer, new, self.changelog, self.settings.request_timeout_s)
+        metrics.RESTORED_RECORDS.inc(restored)
+        for partition in new:
             self.store.task(partition)
             self.tasks.add(partition)
         self.owned.update((tp.topic, tp.partition) for tp in partitions)

@@ -8,10 +8,11 @@ views become visible to ``read_committed`` readers when it commits. Only then
 is the interval written to RocksDB. A failed transaction is aborted and the
 interval forgotten; the loop rewinds its partitions to the committed offsets.
 
-At-least-once: the same records are flushed (acknowledged) first, then the
-interval goes to RocksDB, then the offsets are committed. A crash in between
-re-reads records whose ids are already seen: the views stay exact, some
-routed copies may be sent twice.
+At-least-once: the outputs and view rows are flushed (acknowledged) first,
+then the changelog, then the interval goes to RocksDB, then the offsets are
+committed. A crash before the changelog is acknowledged re-reads records that
+are not seen yet (their outputs go again: at least once); a crash after it
+re-reads records whose ids are seen: the views stay exact either way.
 """
 
 from __future__ import annotations
@@ -122,6 +123,10 @@ class Checkpointer:
             if changed:
                 for record in self.pipeline.view_records(changed, task):
                     self.send(record)
+        if not self.exactly_once:
+            # Outputs acknowledged before the state that says their events were handled: a crash
+            # in between re-reads the records (not seen yet) rather than losing their outputs.
+            self._flush()
         local: list[tuple[Any, list[tuple[bytes, bytes]]]] = []
         for task in tasks:
             if task.has_changes():
@@ -136,10 +141,7 @@ class Checkpointer:
             self.producer.commit_transaction(self.timeout_s)
             self._in_transaction = False
         else:
-            remaining = self.producer.flush(self.timeout_s)
-            if remaining or self._failures:
-                failures, self._failures = self._failures, []
-                raise EngineKafkaError(f"{remaining} record(s) unacknowledged, failures: {failures[:3]}")
+            self._flush()
         self.producer.poll(0)  # delivery reports: where each task's changelog ends now
         batch = WriteBatch(raw_mode=True)
         for task, records in local:
@@ -157,6 +159,12 @@ class Checkpointer:
         metrics.COMMIT_SECONDS.observe(time.monotonic() - started)
         self._reset()
         self.begin()
+
+    def _flush(self) -> None:
+        remaining = self.producer.flush(self.timeout_s)
+        if remaining or self._failures:
+            failures, self._failures = self._failures, []
+            raise EngineKafkaError(f"{remaining} record(s) unacknowledged, failures: {failures[:3]}")
 
     def _send_changelog(self, task: Any, records: list[tuple[bytes, bytes | None]]) -> None:
         topic = self.changelog

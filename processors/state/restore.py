@@ -1,4 +1,4 @@
-"""Restoring a task's local state from its changelog partition: only the tail past the checkpoint."""
+"""Restoring tasks' local state from the changelog: only the tail past each task's checkpoint."""
 
 from __future__ import annotations
 
@@ -15,61 +15,68 @@ from processors.state.store import StateStore
 
 log = logging.getLogger("egov.processors.state")
 
-#: Past this, a changelog that does not reach its end is an error (an open transaction of a
-#: killed worker aborts within the transaction timeout, 10 s).
+#: Past this without progress, a changelog that does not reach its end is an error (an open
+#: transaction of a killed worker aborts within the transaction timeout, 10 s).
 RESTORE_STALL_S = 60.0
 _CHUNK = 10_000
 
 
-def restore_task(store: StateStore, consumer: Any, partition: int, changelog: str, timeout_s: float) -> int:
-    """Bring the task's local state up to the end of ``changelog[partition]``; returns the records read.
+def restore_tasks(store: StateStore, consumer: Any, partitions: list[int], changelog: str, timeout_s: float) -> int:
+    """Bring the tasks' local state up to the end of their changelog partitions; returns the records read.
 
-    The local checkpoint says where the local store stops. Every changelog
+    The local checkpoint says where a task's local store stops. Every changelog
     record is an upsert (or a tombstone), so re-reading a few records that the
-    store already has is harmless; a checkpoint past the changelog's end
-    (recreated topics) wipes the task and restores it from the start.
+    store already has is harmless; a checkpoint outside the changelog (recreated
+    topics) wipes the task and restores it from the start. All partitions are
+    read at once, by one consumer.
     """
-    tp = TopicPartition(changelog, partition)
-    low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
-    checkpoint = store.checkpoint(partition)
-    if checkpoint is not None and (checkpoint > high or checkpoint < low):
-        log.warning("task %d: local checkpoint %d outside the changelog %s [%d, %d): restoring from the start",
-                    partition, checkpoint, changelog, low, high)
-        store.wipe_task(partition)
-        checkpoint = None
-    start = checkpoint if checkpoint is not None else low
-    if start >= high:
+    ends: dict[int, int] = {}
+    starts = []
+    for partition in partitions:
+        low, high = consumer.get_watermark_offsets(TopicPartition(changelog, partition), timeout=timeout_s)
+        checkpoint = store.checkpoint(partition)
+        if checkpoint is not None and (checkpoint > high or checkpoint < low):
+            log.warning("task %d: local checkpoint %d outside the changelog %s [%d, %d): restoring from the start",
+                        partition, checkpoint, changelog, low, high)
+            store.wipe_task(partition)
+            checkpoint = None
+        start = checkpoint if checkpoint is not None else low
+        if start < high:
+            ends[partition] = high
+            starts.append(TopicPartition(changelog, partition, start))
+    if not starts:
         return 0
-    consumer.assign([TopicPartition(changelog, partition, start)])
-    prefix = K.task_prefix(partition)
+    consumer.assign(starts)
     read = 0
-    position = start
+    positions = {tp.partition: tp.offset for tp in starts}
     last_progress = time.monotonic()
     try:
-        while position < high:
-            msgs = consumer.consume(_CHUNK, 0.5)
+        while ends:
+            msgs = consumer.consume(_CHUNK, 0.1)
             batch = WriteBatch(raw_mode=True)
             added: dict[bytes, bytes] = {}  # s records of this chunk (a WriteBatch cannot be read)
             for msg in msgs:
                 err = msg.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
-                        position = max(position, msg.offset())
                         continue
-                    raise StateError(f"restoring {changelog}[{partition}]: {err.str()}", topic=changelog)
-                _apply(store, batch, added, prefix, msg.key(), msg.value())
+                    raise StateError(f"restoring {changelog}[{msg.partition()}]: {err.str()}", topic=changelog)
+                partition = msg.partition()
+                _apply(store, batch, added, K.task_prefix(partition), msg.key(), msg.value())
                 read += 1
-                position = msg.offset() + 1
+                positions[partition] = msg.offset() + 1
             # Transaction markers take offsets too: the position says how far the reader really is.
-            position = max(position, consumer.position([tp])[0].offset)
-            batch.put(K.checkpoint_key(partition), str(position).encode())
+            for tp in consumer.position([TopicPartition(changelog, p) for p in ends]):
+                positions[tp.partition] = max(positions[tp.partition], tp.offset)
+            for partition in list(ends):
+                batch.put(K.checkpoint_key(partition), str(positions[partition]).encode())
+                if positions[partition] >= ends[partition]:
+                    del ends[partition]
             store.write(batch)
             if msgs:
                 last_progress = time.monotonic()
             elif time.monotonic() - last_progress > RESTORE_STALL_S:
-                raise StateError(
-                    f"restoring {changelog}[{partition}] stalled at offset {position} of {high}", topic=changelog
-                )
+                raise StateError(f"restoring {changelog} stalled at {positions} of {ends}", topic=changelog)
     finally:
         consumer.unassign()
     return read
@@ -79,12 +86,12 @@ def _apply(store: StateStore, batch: WriteBatch, added: dict[bytes, bytes], pref
     kind = key[:1]
     if kind == K.SEEN_BATCH:
         if value is None:
-            old = added.pop(key, None) or store.db.get(prefix + key)
+            old = added.pop(prefix + key, None) or store.db.get(prefix + key)
             for event_id in K.split_ids(old or b""):
                 batch.delete(prefix + K.SEEN_ID + event_id)
             batch.delete(prefix + key)
             return
-        added[key] = value
+        added[prefix + key] = value
         hour = key[1:9]
         for event_id in K.split_ids(value):
             batch.put(prefix + K.SEEN_ID + event_id, hour)

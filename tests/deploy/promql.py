@@ -27,6 +27,10 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "egov_integration_silent_regions": ("gauge", frozenset({"province", "theme"})),
     "egov_view_updates_total": ("counter", frozenset({"view"})),
     "egov_subscriber_records_total": ("counter", frozenset({"theme", "outcome"})),
+    "egov_processor_late_events_total": ("counter", frozenset({"theme"})),
+    "egov_processor_state_restored_records_total": ("counter", frozenset()),
+    "egov_processor_commit_seconds": ("histogram", frozenset()),
+    "egov_processor_dedupe_expired_ids_total": ("counter", frozenset()),
 }
 
 #: Labels Prometheus adds at scrape time, and the histogram bucket label.
