@@ -1,14 +1,16 @@
-"""Where the worker's time goes: the batch handler's synchronous part, in-process, under cProfile.
+"""Where the worker's time goes: the stream loop's own work, in-process, under cProfile.
 
 Pre-loads N simulated events on a fresh prefix, fetches them into memory with
-a plain consumer, then runs what ``processors/app.py``'s batch handler runs
-between fetch and produce — ``Pipeline.process_batch``, ``view_records`` for
-the changed keys and ``TableState.take_changelog`` — over batches shaped like
-the worker's (records grouped per topic partition, ``--batch`` records per
-batch). Nothing is produced: the difference between this rate and B2's worker
-rate is what Faust, aiokafka and the produce/commit path cost.
+a plain consumer (confluent-kafka ``Message``s, as the worker gets them), then
+runs what ``processors/stream.py`` runs between fetch and produce, with a real
+RocksDB state store in a temporary directory: ``Pipeline.process`` per topic
+partition of each poll (``--batch`` records), and at each simulated commit
+(every ``--commit-every`` polls) ``view_records`` for the changed keys, the
+changelog records and the RocksDB write. Nothing is produced: the difference
+between this rate and B2's worker rate is what librdkafka's produce,
+transactions and the consume loop cost.
 
-    .venv/bin/python bench/profile_pipeline.py [--events 50000] [--batch 5000] [--top 25] [--output FILE.prof]
+    .venv/bin/python bench/profile_pipeline.py [--events 50000] [--batch 2000] [--top 25] [--output FILE.prof]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -31,21 +33,7 @@ from bus.serde import make_registry_client  # noqa: E402
 from bus.settings import load_settings  # noqa: E402
 
 
-class TP(NamedTuple):
-    topic: str
-    partition: int
-
-
-class Record(NamedTuple):
-    """The attributes of an aiokafka ``ConsumerRecord`` the pipeline reads."""
-
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    offset: int
-
-
-def fetch(settings: Any, topics: list[str], partitions: int, n: int) -> list[tuple[TP, Record]]:
+def fetch(settings: Any, topics: list[str], partitions: int, n: int) -> list[Any]:
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
     consumer = Consumer(settings.librdkafka_config(**{"group.id": f"bench-prof-{uuid.uuid4().hex[:8]}",
@@ -56,34 +44,26 @@ def fetch(settings: Any, topics: list[str], partitions: int, n: int) -> list[tup
     while len(out) < n and time.monotonic() < deadline:
         for m in consumer.consume(10_000, 0.5):
             if not m.error():
-                out.append((TP(m.topic(), m.partition()), Record(m.key(), m.value(), m.headers() or [], m.offset())))
+                out.append(m)
     consumer.close()
-    return out
-
-
-def batches(records: list[tuple[TP, Record]], size: int) -> list[list[tuple[TP, list[Record]]]]:
-    out = []
-    for start in range(0, len(records), size):
-        grouped: dict[TP, list[Record]] = defaultdict(list)
-        for tp, r in records[start:start + size]:
-            grouped[tp].append(r)
-        out.append(list(grouped.items()))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--batch", type=int, default=5_000)
+    parser.add_argument("--batch", type=int, default=2_000)
+    parser.add_argument("--commit-every", type=int, default=1, help="polls per commit interval")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
 
     from confluent_kafka.admin import AdminClient
+    from rocksdict import WriteBatch
 
     from processors.pipeline import Pipeline
     from processors.routing import Router, load_rules
-    from processors.state import TableState
+    from processors.state.store import StateStore
     from processors.transform import current_region_code
     from topics.catalog import load_catalog
 
@@ -105,28 +85,44 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = Pipeline(registry, Router(rules, region_of_key=current_region_code), theme_of_topic,
                         view_topic_name=lambda v: f"{prefix}.egov.view.{v}")
     pipeline.warm()
-    work = batches(records, args.batch)
+    polls = [records[i:i + args.batch] for i in range(0, len(records), args.batch)]
 
-    def run(state: TableState) -> int:
+    def run() -> int:
+        store = StateStore(tempfile.mkdtemp(prefix="egov-bench-state-"))
         out = 0
-        for batch in work:
-            result = pipeline.process_batch(batch, state)
-            for partition in set(result.outgoing) | set(result.changed) | state.dirty_partitions():
-                out += len(result.outgoing.get(partition, ()))
-                out += len(pipeline.view_records(result.changed.get(partition, set()), state.data))
-                out += len(state.take_changelog(partition))
-            pipeline.observe(result, time.time())
+        changed: dict[int, set] = defaultdict(set)
+        for i, poll in enumerate(polls):
+            by_task: dict[tuple[str, int], list[Any]] = defaultdict(list)
+            for m in poll:
+                by_task[(m.topic(), m.partition())].append(m)
+            now = time.time()
+            for (topic, partition), msgs in by_task.items():
+                result = pipeline.process(topic, partition, msgs, store.task(partition), now)
+                out += len(result.outgoing)
+                changed[partition] |= result.changed
+                pipeline.observe(result, now)
+            if (i + 1) % args.commit_every == 0 or i == len(polls) - 1:
+                batch = WriteBatch(raw_mode=True)
+                for partition, keys in changed.items():
+                    task = store.task(partition)
+                    out += len(pipeline.view_records(keys, task))
+                    changelog = task.changelog_records(now)
+                    out += len(changelog)
+                    task.stage_local(batch, changelog, None)
+                store.write(batch)
+                changed.clear()
+        store.close()
         return out
 
-    run(TableState({}, {}))  # warm code paths and caches (enrichment, serializers)
+    run()  # warm code paths and caches (enrichment, serializers)
     t0 = time.perf_counter()
-    produced = run(TableState({}, {}))
+    produced = run()
     elapsed = time.perf_counter() - t0
     profiler = cProfile.Profile()
     profiler.enable()
-    run(TableState({}, {}))
+    run()
     profiler.disable()
-    print(f"handler (sync part), {len(records):,} events in batches of {args.batch:,}: "
+    print(f"stream loop work (no Kafka), {len(records):,} events, polls of {args.batch:,}: "
           f"{len(records) / elapsed:,.0f} events/s without profiler; {produced:,} records to produce")
     stats = pstats.Stats(profiler)
     if args.output:
