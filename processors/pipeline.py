@@ -97,7 +97,8 @@ class Pipeline:
     ) -> None:
         self.dedupe_window_s = dedupe_window_s
         self.registry = registry
-        self.deserializer = AvroDeserializer(registry)
+        # Times stay epoch-millisecond ints (pydantic validates those as UTC datetimes; the views want ms).
+        self.deserializer = AvroDeserializer(registry, wire_times=True)
         self.router = router
         self.theme_of_topic = theme_of_topic
         self._view_topic_name = view_topic_name
