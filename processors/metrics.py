@@ -2,13 +2,15 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from processors.bulk_histogram import BulkHistogram
+
 EVENTS_PROCESSED = Counter(
     "egov_processor_events_processed",
     "Events the processors handled, by processor, theme and outcome (ok, dlq, duplicate).",
     ["processor", "theme", "outcome"],
 )
 DLQ_EVENTS = Counter("egov_dlq_events", "Events sent to a dead-letter topic, by theme and stage.", ["theme", "stage"])
-E2E_LATENCY = Histogram(
+E2E_LATENCY = BulkHistogram(
     "egov_e2e_latency_seconds",
     "Seconds from an event's occurred_at or produced_at to its view update.",
     ["theme", "since"],

@@ -272,13 +272,13 @@ class Pipeline:
         """Count outcomes and record end-to-end latencies (call once the view rows are committed)."""
         for (theme, outcome), n in result.outcomes.items():
             metrics.EVENTS_PROCESSED.labels(PROCESSOR, theme, outcome).inc(n)
-        by_theme: dict[str, Any] = {}
+        by_theme: dict[str, tuple[list[float], list[float]]] = {}
         for theme, occurred, produced in result.latencies:
-            hist = by_theme.get(theme)
-            if hist is None:
-                hist = by_theme[theme] = (
-                    metrics.E2E_LATENCY.labels(theme, "occurred_at"),
-                    metrics.E2E_LATENCY.labels(theme, "produced_at"),
-                )
-            hist[0].observe(max(0.0, now - occurred))
-            hist[1].observe(max(0.0, now - produced))
+            lists = by_theme.get(theme)
+            if lists is None:
+                lists = by_theme[theme] = ([], [])
+            lists[0].append(max(0.0, now - occurred))
+            lists[1].append(max(0.0, now - produced))
+        for theme, (since_occurred, since_produced) in by_theme.items():
+            metrics.E2E_LATENCY.observe_many((theme, "occurred_at"), since_occurred)
+            metrics.E2E_LATENCY.observe_many((theme, "produced_at"), since_produced)

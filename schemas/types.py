@@ -91,6 +91,8 @@ Money = Annotated[Decimal, BeforeValidator(_money_before), AfterValidator(_money
 
 
 def _utc(value: datetime) -> datetime:
+    if value.tzinfo is timezone.utc and not value.microsecond % 1000:
+        return value  # already what the rule makes of it (the common case: decoded epoch milliseconds)
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise PydanticCustomError(
             "tz_aware", "timestamp must be timezone-aware (a naive time is ambiguous), got {value}", {"value": value.isoformat()}
@@ -104,10 +106,15 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 """Avro ``timestamp-millis``: timezone-aware, converted to UTC, truncated to milliseconds."""
 
 
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def _uuid(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, str):
+        if _CANONICAL_UUID.fullmatch(value):
+            return value  # str(uuid.UUID(value)) would return it unchanged
         try:
             return str(uuid.UUID(value))
         except ValueError:
