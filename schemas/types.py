@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, localcontext
 from typing import Annotated, Any
 
@@ -49,6 +49,7 @@ _CENT = Decimal(1).scaleb(-MONEY_SCALE)
 AVRO_INT_MAX = 2**31 - 1
 AVRO_LONG_MAX = 2**63 - 1
 
+_ZERO = timedelta(0)
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
 _RAW_NIK = re.compile(r"\d{16}")
 _AGE_BAND = re.compile(r"(\d{1,3})-(\d{1,3})|(\d{1,3})\+")
@@ -91,8 +92,9 @@ Money = Annotated[Decimal, BeforeValidator(_money_before), AfterValidator(_money
 
 
 def _utc(value: datetime) -> datetime:
-    if value.tzinfo is timezone.utc and not value.microsecond % 1000:
-        return value  # already what the rule makes of it (the common case: decoded epoch milliseconds)
+    if not value.microsecond % 1000 and value.tzinfo is not None and value.utcoffset() == _ZERO:
+        # Already UTC to the millisecond (the common case: decoded epoch milliseconds).
+        return value if value.tzinfo is timezone.utc else value.replace(tzinfo=timezone.utc)
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise PydanticCustomError(
             "tz_aware", "timestamp must be timezone-aware (a naive time is ambiguous), got {value}", {"value": value.isoformat()}
