@@ -40,6 +40,8 @@ log = logging.getLogger("egov.processors.stream")
 
 #: Records per poll: small enough that a poll never holds up a commit for long.
 MAX_POLL_RECORDS = 2_000
+#: Records already fetched that a commit takes along at most (a bound on one interval's size).
+DRAIN_RECORDS = 20_000
 _COMMIT_RETRIES = 3
 LAG_INTERVAL_S = 10.0
 
@@ -176,8 +178,19 @@ class StreamLoop:
                 if msgs:
                     self._run_records(pipeline, msgs)
                 if time.monotonic() >= next_commit:
-                    self._commit()
+                    # What librdkafka fetched meanwhile joins this interval (at most DRAIN_RECORDS): under
+                    # load, intervals grow with the backlog instead of one poll per slow commit.
+                    drained = 0
+                    while drained < DRAIN_RECORDS:
+                        msgs = consumer.consume(MAX_POLL_RECORDS, 0)
+                        if not msgs:
+                            break
+                        drained += len(msgs)
+                        self._run_records(pipeline, msgs)
+                    # The interval runs from one commit's start to the next: a commit slower than the
+                    # interval is followed at once by the next, not by a further wait.
                     next_commit = time.monotonic() + self.interval_s
+                    self._commit()
                     if next_commit >= next_gauges:
                         self._publish_lag()
                         next_gauges = next_commit + LAG_INTERVAL_S

@@ -36,6 +36,8 @@ from processors.state.store import StateStore
 log = logging.getLogger("egov.processors.checkpointing")
 
 TaskKey = tuple[str, int]
+#: A commit slower than this is logged with where its time went.
+SLOW_COMMIT_S = 0.25
 
 
 class Checkpointer:
@@ -134,14 +136,19 @@ class Checkpointer:
                 self._send_changelog(task, records)
                 local.append((task, records))
         expired = self._expire(now)
+        produced = time.monotonic()
         if self.exactly_once:
             if self.offsets:
                 offsets = [TopicPartition(t, p, o) for (t, p), o in self.offsets.items()]
                 self.producer.send_offsets_to_transaction(offsets, self.consumer.consumer_group_metadata(), self.timeout_s)
+            offsets_sent = time.monotonic()
             self.producer.commit_transaction(self.timeout_s)
             self._in_transaction = False
         else:
+            offsets_sent = time.monotonic()
+        if not self.exactly_once:
             self._flush()
+        committed = time.monotonic()
         self.producer.poll(0)  # delivery reports: where each task's changelog ends now
         batch = WriteBatch(raw_mode=True)
         for task, records in local:
@@ -156,7 +163,14 @@ class Checkpointer:
             self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in self.offsets.items()], asynchronous=False)
         self.committed.update(self.offsets)
         self.pipeline.observe(self.result, self.clock())
-        metrics.COMMIT_SECONDS.observe(time.monotonic() - started)
+        took = time.monotonic() - started
+        metrics.COMMIT_SECONDS.observe(took)
+        if took > SLOW_COMMIT_S:
+            log.warning(
+                "slow commit: %.0f ms (views and changelog %.0f, offsets %.0f, commit %.0f, local state %.0f) for %d events",
+                took * 1000, (produced - started) * 1000, (offsets_sent - produced) * 1000,
+                (committed - offsets_sent) * 1000, (time.monotonic() - committed) * 1000, self.result.events,
+            )
         self._reset()
         self.begin()
 

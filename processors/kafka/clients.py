@@ -97,13 +97,22 @@ def producer(settings: EgovSettings, *, transactional_id: str | None, **callback
     conf: dict[str, Any] = {
         "enable.idempotence": True,
         "acks": "all",
-        "linger.ms": 5,
+        # Outputs count only once their interval commits (which flushes), so waiting up to the
+        # interval costs no latency and sends one batch per partition per interval instead of
+        # many small ones: the broker's work per event, the bottleneck on a small machine.
+        "linger.ms": settings.commit_interval_ms,
         "compression.type": "lz4",
         "message.timeout.ms": int(settings.delivery_timeout_s * 1000),
         **callbacks,
     }
     if transactional_id is not None:
         conf["transactional.id"] = transactional_id
+        # A transaction begun while the broker still writes the last one's markers is answered
+        # CONCURRENT_TRANSACTIONS and retried; librdkafka's default back-off (100 ms, doubling to
+        # 1 s) made offsets take up to 800 ms per 100 ms interval (bench/e2e.py). Retry soon instead,
+        # as the Java producer does for this case.
+        conf["retry.backoff.ms"] = 5
+        conf["retry.backoff.max.ms"] = 50
         conf["transaction.timeout.ms"] = TRANSACTION_TIMEOUT_MS
         # librdkafka: a record may not outlive the transaction it belongs to.
         conf["message.timeout.ms"] = min(conf["message.timeout.ms"], TRANSACTION_TIMEOUT_MS)

@@ -41,9 +41,13 @@ def _options() -> Options:
     opts.set_write_buffer_size(WRITE_BUFFER_BYTES)
     opts.set_max_write_buffer_number(2)
     opts.set_max_background_jobs(1)
+    # Most lookups are for event ids never seen, and the newest ids sit in the memtable: a
+    # whole-key bloom filter there answers "not here" in a fraction of a skiplist search.
+    opts.set_memtable_prefix_bloom_ratio(0.1)
+    opts.set_memtable_whole_key_filtering(True)
     table = BlockBasedOptions()
     table.set_block_cache(Cache(BLOCK_CACHE_BYTES))
-    # Most lookups are for event ids never seen: a bloom filter answers them without reading a block.
+    # The same for the files: a bloom filter answers without reading a block.
     table.set_bloom_filter(10, False)
     table.set_cache_index_and_filter_blocks(True)
     opts.set_block_based_table_factory(table)
