@@ -55,4 +55,4 @@ def split_ids(packed: bytes) -> list[bytes]:
 
 def changelog_topic(app_id: str, prefix: str = "") -> str:
     """The changelog of a worker group's state (as Kafka Streams names them: ``<app>-<store>-changelog``)."""
-    return f"{prefix}{app_id}-state-changelog"
+    return f"{prefix}{app_id}-views-changelog"

@@ -11,7 +11,6 @@ view measures a duration), never from wall-clock time. Idempotency by
 from __future__ import annotations
 
 import math
-import statistics
 from functools import lru_cache
 from collections.abc import MutableMapping
 from datetime import datetime, timezone
@@ -107,30 +106,38 @@ def plan_event(store: Store, theme: str, event_type: str, value: dict[str, Any])
     elif event_type == "ComplaintReceived":
         key = f"{region}|{_month(occurred)}"
         skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
-        row = _get(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        row = _get(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": {}})
         writes.append((skey, row, [(row, "received", row["received"] + 1)], [], (COMPLAINT_SERVICE_LEVEL, key)))
     elif event_type == "ComplaintResolved":
         received = _ms(value["received_at"])
         # Bucketed by the month the complaint came in, so received/resolved/open describe one cohort.
         key = f"{region}|{_month(received)}"
         skey = f"{COMPLAINT_SERVICE_LEVEL}|{key}"
-        row = _get(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": []})
+        row = _get(store, skey, {"received": 0, "resolved": 0, "resolve_seconds": {}})
+        durations = _counts(row, "resolve_seconds")
+        seconds = str(max(0, (occurred - received) // 1000))
         writes.append((
-            skey, row, [(row, "resolved", row["resolved"] + 1)],
-            [(row["resolve_seconds"], max(0, (occurred - received) // 1000))],
+            skey, row,
+            [(row, "resolved", row["resolved"] + 1), (row, "resolve_seconds", durations),
+             (durations, seconds, durations.get(seconds, 0) + 1)],
+            [],
             (COMPLAINT_SERVICE_LEVEL, key),
         ))
     elif event_type in ("PermitApplied", "PermitIssued", "PermitRejected"):
         key = f"{region}|{day}"
         skey = f"{LICENSING_THROUGHPUT}|{key}"
-        row = _get(store, skey, {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": []})
+        row = _get(store, skey, {"applied": 0, "issued": 0, "rejected": 0, "processing_seconds": {}})
         if event_type == "PermitApplied":
             writes.append((skey, row, [(row, "applied", row["applied"] + 1)], [], (LICENSING_THROUGHPUT, key)))
         else:
             field = "issued" if event_type == "PermitIssued" else "rejected"
+            durations = _counts(row, "processing_seconds")
+            seconds = str(max(0, (occurred - _ms(value["applied_at"])) // 1000))
             writes.append((
-                skey, row, [(row, field, row[field] + 1)],
-                [(row["processing_seconds"], max(0, (occurred - _ms(value["applied_at"])) // 1000))],
+                skey, row,
+                [(row, field, row[field] + 1), (row, "processing_seconds", durations),
+                 (durations, seconds, durations.get(seconds, 0) + 1)],
+                [],
                 (LICENSING_THROUGHPUT, key),
             ))
     return writes
@@ -154,12 +161,50 @@ def apply_event(store: Store, theme: str, event_type: str, value: dict[str, Any]
     return write_plan(store, plan_event(store, theme, event_type, value))
 
 
-def percentile(values: list[int], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..1); None for no values."""
-    if not values:
+def _counts(row: dict[str, Any], field: str) -> dict[str, int]:
+    """A row's durations as ``{seconds: how many}`` (rows written before that format held a list)."""
+    durations = row[field]
+    if isinstance(durations, list):
+        counted: dict[str, int] = {}
+        for d in durations:
+            counted[str(d)] = counted.get(str(d), 0) + 1
+        return counted
+    return durations
+
+
+def _nth(ordered: list[tuple[int, int]], index: int) -> int:
+    """The ``index``-th (0-based) value of the sorted multiset ``ordered`` (value, count)."""
+    seen = 0
+    for value, count in ordered:
+        seen += count
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+def _ordered(durations: dict[str, int] | list[int]) -> list[tuple[int, int]]:
+    if isinstance(durations, list):
+        durations = _counts({"d": durations}, "d")
+    return sorted((int(k), n) for k, n in durations.items() if n)
+
+
+def median(durations: dict[str, int] | list[int]) -> float | None:
+    """The median (as ``statistics.median``) of durations kept as counts; None for none."""
+    ordered = _ordered(durations)
+    total = sum(n for _, n in ordered)
+    if not total:
         return None
-    ordered = sorted(values)
-    return float(ordered[max(0, math.ceil(q * len(ordered)) - 1)])
+    lo, hi = _nth(ordered, (total - 1) // 2), _nth(ordered, total // 2)
+    return lo if lo == hi and total % 2 else (lo + hi) / 2
+
+
+def percentile(values: dict[str, int] | list[int], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..1) of durations (a list or counts); None for no values."""
+    ordered = _ordered(values)
+    total = sum(n for _, n in ordered)
+    if not total:
+        return None
+    return float(_nth(ordered, max(0, math.ceil(q * total) - 1)))
 
 
 def _hours(seconds: float | None) -> float | None:
@@ -204,7 +249,7 @@ def render_row(view: str, key: str, state: dict[str, Any]) -> dict[str, Any]:
             "received": None if hidden else received,
             "resolved": None if hidden else resolved,
             "open": None if hidden else open_,
-            "median_resolve_hours": _hours(statistics.median(durations)) if show_times else None,
+            "median_resolve_hours": _hours(median(durations)) if show_times else None,
             "p90_resolve_hours": _hours(percentile(durations, 0.9)) if show_times else None,
             "suppressed": hidden,
         }
@@ -216,6 +261,6 @@ def render_row(view: str, key: str, state: dict[str, Any]) -> dict[str, Any]:
             "applied": state["applied"],
             "issued": state["issued"],
             "rejected": state["rejected"],
-            "median_processing_hours": _hours(statistics.median(durations)) if durations else None,
+            "median_processing_hours": _hours(median(durations)) if durations else None,
         }
     raise KeyError(view)

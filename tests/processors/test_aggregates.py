@@ -79,3 +79,22 @@ def test_integration_gauges_count_publishing_and_silent_regions() -> None:
     apply_event(store, "budgeting", "BudgetAllocated", ev("32", T0, fiscal_year=2026, amount=Decimal("1")))
     gauges = integration_gauges(store.items(), now_s=now)
     assert gauges == {("32", "planning"): (1, 1), ("33", "planning"): (1, 0), ("32", "budgeting"): (1, 0)}
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from processors.views.aggregates import median  # noqa: E402
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=60))
+def test_durations_kept_as_counts_give_the_list_median_and_percentile(values: list[int]) -> None:
+    import math
+    import statistics
+
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[str(v)] = counts.get(str(v), 0) + 1
+    assert median(counts) == statistics.median(values)
+    ordered = sorted(values)
+    assert percentile(counts, 0.9) == float(ordered[max(0, math.ceil(0.9 * len(values)) - 1)])
+    assert median(values) == statistics.median(values)  # rows written before the counts format
