@@ -28,7 +28,7 @@ system-deps: ## Install the Debian packages the tests run as real parts (prometh
 test: $(STAMP) system-deps tools ## Run the test suite against a broker and registry it starts itself
 	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
 
-test-reliability: $(STAMP) system-deps ## Broker-outage tests on private stacks (also part of make test)
+test-reliability: $(STAMP) system-deps ## Reliability tests only: broker outages (also in make test) and the 1,000,000-event worker memory/restart test (only here)
 	$(BIN)/python -m tests.run -n 1 -m reliability
 
 bench: $(STAMP) ## Benchmarks on a private local stack (results in bench/results/, see docs/benchmarks.md)
