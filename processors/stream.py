@@ -74,6 +74,7 @@ class StreamLoop:
         self.pipeline.warm()
         self.consumer = clients.consumer(settings, group_id=self.app_id, instance_id=instance)
         self.restorer = clients.restore_consumer(settings, group_id=f"{instance}-restore")
+        self.watermarks = clients.restore_consumer(settings, group_id=f"{instance}-restore", isolation="read_uncommitted")
         extra = {} if self.exactly_once else {"on_delivery": self._delivery_error}
         self.producer = clients.producer(settings, transactional_id=instance if self.exactly_once else None, **extra)
         if self.exactly_once:
@@ -98,7 +99,8 @@ class StreamLoop:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         started = time.monotonic()
         new = sorted({tp.partition for tp in partitions} - self.tasks)
-        restored = restore_tasks(self.store, self.restorer, new, self.changelog, self.settings.request_timeout_s)
+        restored = restore_tasks(self.store, self.restorer, new, self.changelog, self.settings.request_timeout_s,
+                                 self.watermarks)
         metrics.RESTORED_RECORDS.inc(restored)
         for partition in new:
             self.store.task(partition)
@@ -252,7 +254,8 @@ class StreamLoop:
                 raise EngineKafkaError(f"cannot rewind {topic}[{partition}] to {offset}: {exc}") from exc
 
     def _close(self) -> None:
-        for closing in (lambda: self.consumer.close(), lambda: self.restorer.close(), lambda: self.producer.flush(5)):
+        for closing in (lambda: self.consumer.close(), lambda: self.restorer.close(), lambda: self.watermarks.close(),
+                        lambda: self.producer.flush(5)):
             try:
                 closing()
             except Exception as exc:  # closing is best effort; the broker fences what is left

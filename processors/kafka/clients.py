@@ -76,7 +76,7 @@ def consumer(settings: EgovSettings, *, group_id: str, instance_id: str, **callb
     )
 
 
-def restore_consumer(settings: EgovSettings, *, group_id: str) -> Consumer:
+def restore_consumer(settings: EgovSettings, *, group_id: str, isolation: str = "read_committed") -> Consumer:
     """A consumer for changelog partitions (assigned by hand, never committed)."""
     return Consumer(
         settings.librdkafka_config(
@@ -84,7 +84,7 @@ def restore_consumer(settings: EgovSettings, *, group_id: str) -> Consumer:
                 "group.id": group_id,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
-                "isolation.level": "read_committed",
+                "isolation.level": isolation,
                 "enable.partition.eof": True,
                 "queued.max.messages.kbytes": QUEUED_MAX_KBYTES,
             }

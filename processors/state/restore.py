@@ -21,7 +21,8 @@ RESTORE_STALL_S = 60.0
 _CHUNK = 10_000
 
 
-def restore_tasks(store: StateStore, consumer: Any, partitions: list[int], changelog: str, timeout_s: float) -> int:
+def restore_tasks(store: StateStore, consumer: Any, partitions: list[int], changelog: str, timeout_s: float,
+                  watermarks: Any) -> int:
     """Bring the tasks' local state up to the end of their changelog partitions; returns the records read.
 
     The local checkpoint says where a task's local store stops. Every changelog
@@ -29,12 +30,20 @@ def restore_tasks(store: StateStore, consumer: Any, partitions: list[int], chang
     store already has is harmless; a checkpoint outside the changelog (recreated
     topics) wipes the task and restores it from the start. All partitions are
     read at once, by one consumer.
+
+    ``consumer`` reads ``read_committed`` (aborted writes are skipped);
+    ``watermarks`` (``read_uncommitted``) gives each partition's true end. The
+    ``read_committed`` end (the last stable offset) stops short of a
+    transaction still open — a worker that was just stopped or killed — and
+    must not be mistaken for the end: the restore waits until that
+    transaction is resolved (committed, or aborted within the transaction
+    timeout) and reads to the true end.
     """
     ends: dict[int, int] = {}
     starts = []
     for partition in partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(changelog, partition), timeout=timeout_s)
         checkpoint = store.checkpoint(partition)
+        low, high = _watermarks(watermarks, changelog, partition, timeout_s, checkpoint)
         if checkpoint is not None and (checkpoint > high or checkpoint < low):
             log.warning("task %d: local checkpoint %d outside the changelog %s [%d, %d): restoring from the start",
                         partition, checkpoint, changelog, low, high)
@@ -80,6 +89,19 @@ def restore_tasks(store: StateStore, consumer: Any, partitions: list[int], chang
     finally:
         consumer.unassign()
     return read
+
+
+def _watermarks(consumer: Any, changelog: str, partition: int, timeout_s: float, checkpoint: int | None) -> tuple[int, int]:
+    """The partition's (log start, end); asked again before an answer that would wipe local state is believed."""
+    tp = TopicPartition(changelog, partition)
+    for attempt in range(3):
+        low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+        if checkpoint is None or low <= checkpoint <= high:
+            break
+        log.warning("task %d: changelog %s reports [%d, %d) but the local checkpoint is %d (attempt %d)",
+                    partition, changelog, low, high, checkpoint, attempt + 1)
+        time.sleep(0.5)  # back-off between queries of a partition whose metadata may be settling
+    return low, high
 
 
 def _apply(store: StateStore, batch: WriteBatch, added: dict[bytes, bytes], prefix: bytes, key: bytes, value: bytes | None) -> None:
