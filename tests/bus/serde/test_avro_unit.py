@@ -101,3 +101,25 @@ def test_random_bytes_never_crash(registry) -> None:
             de(blob)
         except SerdeError:
             pass
+
+
+def test_wire_times_leave_timestamps_and_uuids_as_on_the_wire(registry) -> None:
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    schema = {
+        "type": "record", "name": "Timed", "namespace": "id.go.egov.test",
+        "fields": [
+            {"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 20, "scale": 2}},
+        ],
+    }
+    at = datetime(2026, 12, 1, 8, 30, 0, 123000, tzinfo=timezone.utc)
+    data = AvroSerializer(registry, schema)(
+        {"id": "0b7e5b7c-6d7b-4b3e-9a31-8f2b4f9d1c00", "at": at, "amount": Decimal("12.50")}, "t"
+    )
+    raw = AvroDeserializer(registry, wire_times=True)(data).value
+    assert raw == {"id": "0b7e5b7c-6d7b-4b3e-9a31-8f2b4f9d1c00", "at": int(at.timestamp() * 1000), "amount": Decimal("12.50")}
+    typed = AvroDeserializer(registry)(data).value
+    assert typed["at"] == at and str(typed["id"]) == raw["id"]
