@@ -37,7 +37,9 @@ echo "== 1. local Kafka (KRaft) + Apicurio Registry"
 echo "== 2. topics and schemas from the catalogue"
 "$EGOV" topics apply
 "$EGOV" schemas register
-echo "== 3. processors (faust-streaming worker; log in $STATE/logs/processors.log)"
+echo "== 3. processors (faust-streaming worker, confluent-kafka data path; log in $STATE/logs/processors.log)"
+# The broker is new on every demo: so is the worker's local state (RocksDB belongs to one cluster).
+rm -rf "$EGOV_PROCESSOR_DATA_DIR"
 "$EGOV" process --log-level warn > "$STATE/logs/processors.log" 2>&1 &
 WORKER_PID=$!
 echo "== 3b. views API and dashboard on $DASHBOARD_URL (log in $STATE/logs/dashboard.log)"
