@@ -31,8 +31,8 @@ from processors.state.exceptions import StateError, StateLockedError
 
 #: Decoded view rows kept in memory across commit intervals (all tasks together).
 ROW_CACHE_ROWS = 20_000
-BLOCK_CACHE_BYTES = 16 * 1024 * 1024
-WRITE_BUFFER_BYTES = 8 * 1024 * 1024
+BLOCK_CACHE_BYTES = 8 * 1024 * 1024
+WRITE_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def _options() -> Options:
