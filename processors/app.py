@@ -10,7 +10,6 @@ producer runs in a worker.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import faust
 from faust.app.base import BootStrategy
