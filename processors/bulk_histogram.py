@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from prometheus_client import REGISTRY
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
+from prometheus_client.utils import floatToGoString
 
 
 class BulkHistogram(Collector):
@@ -63,11 +64,7 @@ class BulkHistogram(Collector):
             cumulative, buckets = 0, []
             for bound, n in zip(self.bounds, counts):
                 cumulative += n
-                buckets.append((_le(bound), cumulative))
+                buckets.append((floatToGoString(bound), cumulative))
             buckets.append(("+Inf", cumulative + counts[-1]))
             family.add_metric(list(labels), buckets, total)
         yield family
-
-
-def _le(bound: float) -> str:
-    return str(int(bound)) + ".0" if bound == int(bound) else repr(bound)

@@ -9,8 +9,8 @@ Per record, in order (the first failure sends the record to its theme's DLQ
 with the stage and reason, and the batch goes on):
 
 1. **decode** (stage ``decode``): Confluent wire format, Avro through the
-   registry serde of ``bus.serde`` (writer schemas cached; the worker fetches
-   unknown ids off the event loop before the batch runs);
+   registry serde of ``bus.serde`` (writer schemas warmed at start-up and
+   cached; an unknown id is fetched once, in the loop's own thread);
 2. **check** (stage ``validate``): the record is an event type of the topic's
    theme and the key is the envelope's region code (the key decides the
    partition, the partition holds the region's state);
@@ -39,7 +39,7 @@ from datetime import datetime
 from typing import Any
 
 import schemas
-from bus.serde import AvroDeserializer, AvroSerializer, SerdeError, unpack_header
+from bus.serde import AvroDeserializer, AvroSerializer, SerdeError
 from processors import metrics
 from processors.dlq import dlq_headers, dlq_topic_for
 from processors.exceptions import ProcessorError
@@ -116,19 +116,6 @@ class Pipeline:
                 self.deserializer.warm([self._event_serializer(et).schema_id(topic)])
         for view in VIEWS:
             self._view_serializer(view).schema_id(self._view_topic_name(view))
-
-    def missing_schemas(self, records: Iterable[Any]) -> set[int]:
-        """Schema ids of ``records`` not cached yet (the worker fetches them before it runs the records)."""
-        missing = set()
-        is_cached = self.deserializer.is_cached
-        for record in records:
-            try:
-                schema_id = unpack_header(record.value())
-            except SerdeError:
-                continue
-            if not is_cached(schema_id):
-                missing.add(schema_id)
-        return missing
 
     def _event_serializer(self, et: Any) -> AvroSerializer:
         ser = self._event_serializers.get(et.name)

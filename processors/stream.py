@@ -134,16 +134,8 @@ class StreamLoop:
     # -- observability ----------------------------------------------------------------
 
     def gauge_rows(self) -> list[tuple[str, Any]]:
-        """The committed integration-index rows of the partitions this worker owns (for the gauges)."""
-        import orjson
-
-        view = b"integration_index|"
-        rows = []
-        for partition in list(self.tasks):
-            prefix = K.task_prefix(partition) + K.VIEW
-            for key, value in self.store.items(prefix + view):
-                rows.append((key[len(prefix) :].decode(), orjson.loads(value)))
-        return rows
+        """The committed integration-index rows of the tasks this worker owns (for the gauges)."""
+        return [row for p in list(self.tasks) for row in self.store.task(p).view_rows("integration_index|")]
 
     def _publish_lag(self) -> None:
         """Records not yet consumed, per topic, from librdkafka's cached watermarks (no broker call)."""
@@ -211,12 +203,6 @@ class StreamLoop:
                     log.warning("consumer: %s", err.str())
                 continue
             by_task[(msg.topic(), msg.partition())].append(msg)
-        missing = pipeline.missing_schemas(m for records in by_task.values() for m in records)
-        if missing:
-            try:
-                pipeline.deserializer.warm(sorted(missing))
-            except Exception as exc:  # unknown ids are dead-lettered by the pipeline, with the reason
-                log.warning("schema ids %s: %s", sorted(missing), exc)
         now = time.time()
         store = self.store
         for (topic, partition), records in by_task.items():

@@ -31,7 +31,7 @@ from processors.kafka.exceptions import EngineKafkaError
 from processors.pipeline import Outgoing, Pipeline, TaskResult
 from processors.state import dedupe
 from processors.state import keys as K
-from processors.state.store import StateStore
+from processors.state.store import StateStore, delete_seen
 
 log = logging.getLogger("egov.processors.checkpointing")
 
@@ -81,16 +81,12 @@ class Checkpointer:
             self.producer.begin_transaction()
             self._in_transaction = True
 
-    def send(self, record: Outgoing, partition: int | None = None, on_delivery: Any = None) -> None:
-        """Produce one record (into the open transaction under exactly-once)."""
-        args: dict[str, Any] = {}
-        if partition is not None:
-            args["partition"] = partition
-        if on_delivery is not None:
-            args["on_delivery"] = on_delivery
+    def send(self, record: Outgoing, partition: int = -1, on_delivery: Any = None) -> None:
+        """Produce one record (into the open transaction under exactly-once); ``-1``: the partitioner's choice."""
         while True:
             try:
-                self.producer.produce(record.topic, record.value, record.key, headers=record.headers or None, **args)
+                self.producer.produce(record.topic, record.value, record.key, partition, on_delivery,
+                                      headers=record.headers or None)
                 return
             except BufferError:
                 # librdkafka's queue is full: let it deliver, then try again.
@@ -146,7 +142,6 @@ class Checkpointer:
             self._in_transaction = False
         else:
             offsets_sent = time.monotonic()
-        if not self.exactly_once:
             self._flush()
         committed = time.monotonic()
         self.producer.poll(0)  # delivery reports: where each task's changelog ends now
@@ -155,9 +150,7 @@ class Checkpointer:
             task.stage_local(batch, records, self._changelog_next.pop(task.partition, None))
         for task, gone in expired:
             for key, ids in gone:
-                batch.delete(task.prefix + key)
-                for event_id in K.split_ids(ids):
-                    batch.delete(task.prefix + K.SEEN_ID + event_id)
+                delete_seen(batch, task.prefix, key, ids)
         self.store.write(batch)
         if not self.exactly_once and self.offsets:
             self.consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in self.offsets.items()], asynchronous=False)

@@ -123,8 +123,9 @@ def ensure_compacted_topics(settings: EgovSettings, names: list[str], partitions
     """Create the changelog topics that do not exist yet (compacted, partitioned like the sources)."""
     admin = AdminClient(settings.librdkafka_config())
     timeout = settings.request_timeout_s
-    existing = set(admin.list_topics(timeout=timeout).topics)
-    brokers = len(admin.list_topics(timeout=timeout).brokers) or 1
+    metadata = admin.list_topics(timeout=timeout)
+    existing = set(metadata.topics)
+    brokers = len(metadata.brokers) or 1
     replication = min(settings.topic_replication_factor or 3, brokers)
     missing = [
         NewTopic(name, num_partitions=partitions, replication_factor=replication, config={

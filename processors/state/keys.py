@@ -42,11 +42,6 @@ def seen_batch_key(hour: int, commit_ms: int) -> bytes:
     return SEEN_BATCH + b"%08x%016x" % (hour, commit_ms)
 
 
-def seen_batch_hour(key: bytes) -> int:
-    """The arrival hour of an ``s`` changelog key."""
-    return int(key[1:9], 16)
-
-
 def split_ids(packed: bytes) -> list[bytes]:
     """The event ids of an ``s`` value."""
     n = EVENT_ID_BYTES

@@ -11,7 +11,7 @@ from rocksdict import WriteBatch
 
 from processors.state import keys as K
 from processors.state.exceptions import StateError
-from processors.state.store import StateStore
+from processors.state.store import StateStore, delete_seen, put_seen
 
 log = logging.getLogger("egov.processors.state")
 
@@ -105,18 +105,13 @@ def _watermarks(consumer: Any, changelog: str, partition: int, timeout_s: float,
 
 
 def _apply(store: StateStore, batch: WriteBatch, added: dict[bytes, bytes], prefix: bytes, key: bytes, value: bytes | None) -> None:
-    kind = key[:1]
-    if kind == K.SEEN_BATCH:
+    if key[:1] == K.SEEN_BATCH:
         if value is None:
-            old = added.pop(prefix + key, None) or store.db.get(prefix + key)
-            for event_id in K.split_ids(old or b""):
-                batch.delete(prefix + K.SEEN_ID + event_id)
-            batch.delete(prefix + key)
-            return
-        added[prefix + key] = value
-        hour = key[1:9]
-        for event_id in K.split_ids(value):
-            batch.put(prefix + K.SEEN_ID + event_id, hour)
+            delete_seen(batch, prefix, key, added.pop(prefix + key, None) or store.db.get(prefix + key))
+        else:
+            added[prefix + key] = value
+            put_seen(batch, prefix, key, value)
+        return
     if value is None:
         batch.delete(prefix + key)
     else:

@@ -126,11 +126,23 @@ class StateStore:
             yield key, it.value()
             it.next()
 
-    def property(self, name: str) -> int | None:
-        return self.db.property_int_value(name)
-
     def close(self) -> None:
         self.db.close()
+
+
+def put_seen(batch: WriteBatch, prefix: bytes, key: bytes, ids: bytes) -> None:
+    """Stage an ``s`` record of task ``prefix`` and the point-lookup key of each of its ids."""
+    batch.put(prefix + key, ids)
+    hour = key[1:9]
+    for event_id in K.split_ids(ids):
+        batch.put(prefix + K.SEEN_ID + event_id, hour)
+
+
+def delete_seen(batch: WriteBatch, prefix: bytes, key: bytes, ids: bytes | None) -> None:
+    """Stage the removal of an ``s`` record of task ``prefix`` and of its ids' lookup keys."""
+    batch.delete(prefix + key)
+    for event_id in K.split_ids(ids or b""):
+        batch.delete(prefix + K.SEEN_ID + event_id)
 
 
 class TaskState:
@@ -207,10 +219,10 @@ class TaskState:
         """Put the committed interval into ``batch`` (RocksDB) and move it out of ``pending``."""
         prefix = self.prefix
         for key, value in records:
-            batch.put(prefix + key, value)
             if key[:1] == K.SEEN_BATCH:
-                for event_id in K.split_ids(value):
-                    batch.put(prefix + K.SEEN_ID + event_id, key[1:9])
+                put_seen(batch, prefix, key, value)
+            else:
+                batch.put(prefix + key, value)
         if next_changelog_offset is not None:
             batch.put(K.checkpoint_key(self.partition), str(next_changelog_offset).encode())
         for skey, row in self.pending.items():
@@ -221,8 +233,8 @@ class TaskState:
         self.pending = {}
         self.new_ids = {}
 
-    def view_rows(self) -> Iterator[tuple[str, Any]]:
-        """Every committed view row of the task, ``(view state key, state)`` (for gauges)."""
+    def view_rows(self, view: str = "") -> Iterator[tuple[str, Any]]:
+        """The task's committed rows (of ``view``, or all), ``(view state key, state)``: for the gauges."""
         prefix = self.prefix + K.VIEW
-        for key, value in self.store.items(prefix):
+        for key, value in self.store.items(prefix + view.encode()):
             yield key[len(prefix) :].decode(), orjson.loads(value)
