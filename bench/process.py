@@ -81,7 +81,7 @@ from common import (  # noqa: E402
     verdict,
 )
 from bus.serde import AvroDeserializer, make_registry_client, unpack_header  # noqa: E402
-from bus.devstack.process import stop_child  # noqa: E402
+from devtools.devstack.process import stop_child  # noqa: E402
 from bus.settings import load_settings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "process.json"

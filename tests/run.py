@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from bus.devstack import DevStack
+from devtools.devstack import DevStack
 
 
 def main(argv: list[str]) -> int:

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from adapters.gateway import hash_api_key, new_api_key
-from bus.devstack.process import free_port
+from devtools.devstack.process import free_port
 from tests.fixtures.prometheus import prometheus_server, wait_until
 from topics.catalog import load_catalog
 from topics.provision import apply

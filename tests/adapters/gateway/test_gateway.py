@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from adapters.privacy import Pseudonymizer
-from bus.devstack import process
+from devtools.devstack import process
 from bus.serde import AvroDeserializer
 from tests.fixtures.adapters import TEST_PSEUDONYM_KEY, EGOV_BUS, cli_env, end_offsets, event_ids, read_records
 

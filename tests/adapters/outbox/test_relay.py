@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from adapters.outbox import ddl
-from bus.devstack import process
+from devtools.devstack import process
 from tests.fixtures.adapters import EGOV_BUS, cli_env, end_offsets, read_records, run_cli
 
 pytestmark = pytest.mark.integration

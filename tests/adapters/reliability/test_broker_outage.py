@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from adapters.gateway import ApiKeyStore, GatewayConfig, build_gateway, hash_api_key, new_api_key
 from adapters.sdk import ACKED, SPOOLED, Publisher
 from adapters.simulator import generate_events
-from bus.devstack import DevStack
+from devtools.devstack import DevStack
 from bus.settings import load_settings
 from schemas.cloudevents import parse_headers
 from tests.fixtures.adapters import TEST_PSEUDONYM_KEY, read_records

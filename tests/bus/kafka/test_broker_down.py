@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bus.devstack.process import free_port
+from devtools.devstack.process import free_port
 from bus.kafka import BrokerUnavailableError, DeliveryTimeoutError, EgovConsumer, EgovProducer
 from bus.settings import load_settings
 

@@ -317,7 +317,7 @@ def test_two_members_of_one_group_share_the_partitions(stack_settings, theme_top
 
 
 def test_unreachable_registry_skips_nothing(stack_settings, theme_topic_factory, publisher):
-    from bus.devstack.process import free_port
+    from devtools.devstack.process import free_port
     from bus.subscriber import TransientDecodeError
 
     prefix, topic = theme_topic_factory("complaints", partitions=1)

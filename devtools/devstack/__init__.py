@@ -5,6 +5,6 @@ Central and cached in the user cache directory; no Docker. Used by
 ``egov-bus dev``, ``make demo`` and the test session.
 """
 
-from bus.devstack.stack import DevStack, StackInfo
+from devtools.devstack.stack import DevStack, StackInfo
 
 __all__ = ["DevStack", "StackInfo"]

@@ -15,8 +15,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from bus.devstack.exceptions import ArtifactError
-from bus.devstack.tools import find_maven
+from devtools.devstack.exceptions import ArtifactError
+from devtools.devstack.tools import find_maven
 
 KAFKA_VERSION = "4.1.1"
 SCALA_VERSION = "2.13"

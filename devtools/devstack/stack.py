@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bus.devstack import process
-from bus.devstack.exceptions import DevStackError
-from bus.devstack.services import ApicurioRegistry, KafkaBroker
+from devtools.devstack import process
+from devtools.devstack.exceptions import DevStackError
+from devtools.devstack.services import ApicurioRegistry, KafkaBroker
 
 
 @dataclass

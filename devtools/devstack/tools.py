@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bus.devstack.exceptions import PrerequisiteError
+from devtools.devstack.exceptions import PrerequisiteError
 
 _VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 
-from bus.devstack import artifacts, process
-from bus.devstack.exceptions import ServiceStartError
-from bus.devstack.tools import find_java
+from devtools.devstack import artifacts, process
+from devtools.devstack.exceptions import ServiceStartError
+from devtools.devstack.tools import find_java
 
 KAFKA_MIN_JAVA = 17
 # Apicurio Registry 3.3 is compiled for Java 21 (class file version 65).

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import yaml
 
-from bus.devstack.artifacts import cache_dir
-from bus.tools.exceptions import ToolInstallError
+from devtools.devstack.artifacts import cache_dir
+from devtools.tools.exceptions import ToolInstallError
 
 HELM_VERSION = "v3.22.0"
 KUBECONFORM_VERSION = "v0.8.0"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bus.devstack import tools
-from bus.devstack.exceptions import PrerequisiteError
+from devtools.devstack import tools
+from devtools.devstack.exceptions import PrerequisiteError
 
 
 def test_missing_java_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

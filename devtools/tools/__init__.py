@@ -11,11 +11,11 @@ generated with controller-gen from that project's Go API module. Strimzi's
 CRDs have no offline source (its CRD generator is not published), so
 KafkaTopic and KafkaUser are checked by the chart tests instead.
 
-``python -m bus.tools install all`` installs everything (``make tools``).
+``python -m devtools.tools install all`` installs everything (``make tools``).
 """
 
-from bus.tools.exceptions import ToolError, ToolInstallError
-from bus.tools.installers import (
+from devtools.tools.exceptions import ToolError, ToolInstallError
+from devtools.tools.installers import (
     CONTROLLER_TOOLS_VERSION,
     HELM_VERSION,
     KUBECONFORM_VERSION,

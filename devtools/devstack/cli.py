@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bus.devstack.stack import DevStack
+from devtools.devstack.stack import DevStack
 
 console = Console()
 app = typer.Typer(help="Run a local Kafka broker and schema registry (no Docker needed).", no_args_is_help=True)
@@ -79,7 +79,7 @@ def env(state_dir: StateDir = None) -> None:
 @app.command()
 def smoke(env_file: Annotated[Optional[Path], typer.Option(help="Settings file [default: .egov/dev.env]")] = None) -> None:
     """Publish a few sample events to the running stack and read them back."""
-    from bus.devstack.smoke import SAMPLES, run_smoke
+    from devtools.devstack.smoke import SAMPLES, run_smoke
     from bus.settings import load_settings
 
     got = run_smoke(load_settings(env_file=env_file), say=console.print)

@@ -1,13 +1,13 @@
-"""``python -m bus.tools install|path [helm|kubeconform|promtool|k8s-schemas|all]``."""
+"""``python -m devtools.tools install|path [helm|kubeconform|promtool|k8s-schemas|all]``."""
 
 from __future__ import annotations
 
 import sys
 
-from bus.tools.exceptions import ToolError
-from bus.tools.installers import TOOLS, ensure
+from devtools.tools.exceptions import ToolError
+from devtools.tools.installers import TOOLS, ensure
 
-_USAGE = f"usage: python -m bus.tools install|path [{'|'.join(TOOLS)}|all]"
+_USAGE = f"usage: python -m devtools.tools install|path [{'|'.join(TOOLS)}|all]"
 
 
 def main(argv: list[str] | None = None) -> int:

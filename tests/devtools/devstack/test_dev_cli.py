@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bus.devstack import DevStack
-from bus.devstack.process import is_running
+from devtools.devstack import DevStack
+from devtools.devstack.process import is_running
 
 pytestmark = pytest.mark.integration
 
