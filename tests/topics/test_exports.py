@@ -81,6 +81,14 @@ def test_validator_catches_broken_documents(validator, doc):
     assert _errors(validator, broken)
 
 
+def test_asyncapi_document_is_deterministic():
+    # the examples' traceparent is fixed, so a generated file can be checked for staleness
+    first, second = asyncapi(load_catalog()), asyncapi(load_catalog())
+    assert first == second
+    headers = first["components"]["messages"]["BudgetAllocated"]["examples"][0]["headers"]
+    assert headers["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
 def test_asyncapi_cli_writes_yaml_and_json(tmp_path, validator):
     out = tmp_path / "asyncapi.yaml"
     result = runner.invoke(app, ["asyncapi", "-o", str(out)])

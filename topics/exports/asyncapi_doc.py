@@ -14,6 +14,9 @@ from topics.exports.common import config_value
 
 AVRO_SCHEMA_FORMAT = "application/vnd.apache.avro+json;version=1.9.0"
 KAFKA_BINDING_VERSION = "0.5.0"
+# A whole traceparent (the W3C example's ids), not a bare trace id: with a bare one
+# build_headers draws a random span id, and the document would differ on every run.
+EXAMPLE_TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 DLQ_HEADERS = {
     "error.class": "Class of the error that sent the record here (e.g. SchemaValidationError).",
     "error.message": "Human-readable reason, naming field path and rule where there is one.",
@@ -90,7 +93,7 @@ def _event_message(et: schemas.EventType) -> dict[str, Any]:
         "examples": [
             {
                 "name": f"{et.name}Example",
-                "headers": {k: v.decode() for k, v in schemas.build_headers(example, et, trace_id="0af7651916cd43dd8448eb211c80319c")},
+                "headers": {k: v.decode() for k, v in schemas.build_headers(example, et, trace_id=EXAMPLE_TRACEPARENT)},
                 "payload": json.loads(example.model_dump_json()),
             }
         ],
