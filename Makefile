@@ -25,7 +25,8 @@ demo: $(STAMP) ## Run the demo on a local Kafka + registry (stopped at the end)
 system-deps: ## Install the Debian packages the tests run as real parts (prometheus, postgresql, chromium)
 	deploy/tools/system-deps.sh
 
-test: $(STAMP) system-deps tools ## Run the test suite against a broker and registry it starts itself
+test: $(STAMP) system-deps tools ## Check the import layering (lint-imports), then run the test suite against a broker and registry it starts itself
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
 
 test-reliability: $(STAMP) system-deps ## Reliability tests only: broker outages (also in make test) and the 1,000,000-event worker memory/restart test (only here)

@@ -4,14 +4,36 @@ Regional governments are the 38 provinces (level 1, code ``"32"``) and the 514
 kabupaten/kota (level 2, code ``"32.01"``): 552 in all. Codes are the dotted
 form; undotted forms (``"3201"``) are not current codes, :func:`normalize` turns
 them into the dotted form for error hints.
+
+This module is the only one that imports ``lokal`` (an import-linter contract in
+``pyproject.toml`` holds it to that): everything else asks it for region codes,
+districts and the structure of a NIK, so a change of the region list or of the
+package behind it is made here once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
+from lokal import NikInfo
+from lokal import parse_nik as _parse_nik
 from lokal import wilayah as _wilayah
+
+__all__ = [
+    "NikInfo",
+    "Region",
+    "all_regions",
+    "contains",
+    "districts",
+    "is_current_district",
+    "is_current_region",
+    "normalize",
+    "parse_nik",
+    "provinces",
+    "region",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +101,28 @@ def is_current_district(code: str) -> bool:
 def contains(region_code: str, district_code: str) -> bool:
     """True when the district lies inside the region (prefix on dotted parts)."""
     return district_code.startswith(region_code + ".")
+
+
+def districts(region_code: str, *, per_province_regencies: int | None = None) -> list[str]:
+    """Dotted codes of the current kecamatan of a region, in the official order.
+
+    For a kabupaten/kota (``"32.01"``): its own kecamatan. For a province
+    (``"32"``): the kecamatan of its kabupaten/kota, of only the first
+    ``per_province_regencies`` of them when given (a province has thousands).
+    """
+    children = _wilayah.list_wilayah(region_code)
+    found = region(region_code)
+    if found is not None and found.level == 2:
+        return [w.code for w in children]
+    if per_province_regencies is not None:
+        children = children[:per_province_regencies]
+    return [w.code for k in children for w in _wilayah.list_wilayah(k.code)]
+
+
+def parse_nik(nik: str, reference_date: date | None = None) -> NikInfo:
+    """The structure of a 16-digit NIK by lokal-id: validity and its issues, district code, sex, birth date.
+
+    Structure only: a valid result does not prove that Dukcapil issued the
+    number. ``reference_date`` is the day ages and future birth dates are judged on.
+    """
+    return _parse_nik(nik, reference_date=reference_date)

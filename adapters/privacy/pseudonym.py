@@ -15,9 +15,8 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from lokal import parse_nik
-
 from adapters.privacy.exceptions import InvalidNikError, MissingPseudonymKeyError, RawNikError
+from schemas.regions import parse_nik
 
 #: The input field that carries a raw NIK (SDK dicts, gateway bodies, importer rows).
 NIK_FIELD = "nik"

