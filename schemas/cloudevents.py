@@ -22,9 +22,10 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
+from schemas.avro_files import NAMESPACE_ROOT
 from schemas.base import EventModel
 from schemas.event_types import EventType, by_ce_type, event_type as _lookup_event_type
 from schemas.exceptions import CloudEventHeaderError, SchemaError
@@ -40,11 +41,19 @@ HEADER_SPECVERSION = "ce_specversion"
 HEADER_CONTENT_TYPE = "content-type"
 HEADER_TRACEPARENT = "traceparent"
 REQUIRED = (HEADER_ID, HEADER_SOURCE, HEADER_TYPE, HEADER_TIME, HEADER_SPECVERSION, HEADER_CONTENT_TYPE)
+#: Every header this binding writes, in the order it writes them.
+HEADER_NAMES = REQUIRED + (HEADER_TRACEPARENT,)
 
 _SOURCE = re.compile(r"/id/go/(?P<region>\d{2}(?:\.\d{2})?)/(?P<system>[A-Za-z0-9][A-Za-z0-9._-]{0,63})")
-_CE_TYPE = re.compile(r"id\.go\.egov\.(?P<theme>[a-z]+)\.(?P<name>[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)")
+_CE_TYPE = re.compile(
+    re.escape(NAMESPACE_ROOT) + r"\.(?P<theme>[a-z]+)\.(?P<name>[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)"
+)
 _TRACEPARENT = re.compile(r"00-(?P<trace>[0-9a-f]{32})-(?P<span>[0-9a-f]{16})-(?P<flags>[0-9a-f]{2})")
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
+# The two headers whose value never changes, as ready-made pairs (the SDK's hot path builds
+# a header list per event).
+_SPECVERSION_PAIR = (HEADER_SPECVERSION, SPECVERSION)
+_CONTENT_TYPE_PAIR = (HEADER_CONTENT_TYPE, CONTENT_TYPE)
 
 
 def ce_source(region_code: str, source_system: str) -> str:
@@ -52,16 +61,68 @@ def ce_source(region_code: str, source_system: str) -> str:
     return f"/id/go/{region_code}/{source_system}"
 
 
+def parse_ce_type(ce_type: str) -> tuple[str, str, int] | None:
+    """``id.go.egov.<theme>.<EventName>.v<N>`` -> ``(theme, EventName, N)``; None when not of that shape.
+
+    The shape only: whether the event type exists is :func:`schemas.by_ce_type`'s question.
+    """
+    match = _CE_TYPE.fullmatch(ce_type)
+    if match is None:
+        return None
+    return match.group("theme"), match.group("name"), int(match.group("version"))
+
+
 def format_time(value: datetime) -> str:
-    """RFC 3339 in UTC with milliseconds and ``Z`` (``2025-03-14T02:30:00.000Z``)."""
+    """RFC 3339 in UTC with milliseconds and ``Z`` (``2025-03-14T02:30:00.000Z``): the ``ce_time`` value."""
     if value.tzinfo is None:
         raise CloudEventHeaderError("ce_time needs a timezone-aware time", header=HEADER_TIME, rule="tz_aware")
     return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_EPOCH_DAYS = date(1970, 1, 1).toordinal()
+# Pieces of format_time_ms, cached: unix day -> "YYYY-MM-DDT", second of day -> "HH:MM:SS".
+_DAYS: dict[int, str] = {}
+_HMS: dict[int, str] = {}
+_MILLI_SUFFIX = [f".{milli:03d}Z" for milli in range(1000)]
+
+
+def format_time_ms(ms: int) -> str:
+    """:func:`format_time` of Unix milliseconds (``2025-03-01T08:15:00.123Z``), from cached pieces.
+
+    The SDK's hot path: the same text as ``format_time`` at a fraction of the cost (no datetime,
+    no strftime).
+    """
+    day, ms_of_day = divmod(ms, 86_400_000)
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        if len(_DAYS) > 4096:
+            _DAYS.clear()
+        prefix = _DAYS[day] = date.fromordinal(_EPOCH_DAYS + day).isoformat() + "T"
+    second, milli = divmod(ms_of_day, 1000)
+    hms = _HMS.get(second)
+    if hms is None:
+        minutes, sec = divmod(second, 60)
+        hms = _HMS[second] = f"{minutes // 60:02d}:{minutes % 60:02d}:{sec:02d}"  # at most 86,400 entries
+    return prefix + hms + _MILLI_SUFFIX[milli]
+
+
 def new_trace_id() -> str:
     """A random W3C trace id (32 lower-case hex characters, not all zero)."""
     return secrets.token_hex(16)
+
+
+def _format_traceparent(trace_id: str, span_id: str) -> str:
+    return f"00-{trace_id}-{span_id}-01"
+
+
+def traceparent_for(event_id: str) -> str:
+    """A W3C ``traceparent`` rooted at the event: trace id = the event id's 32 hex digits.
+
+    The span id starts with a letter: 16 hex characters that happened to be all digits would
+    look like a NIK to anyone scanning the bus for one (1 event in ~2,000 otherwise).
+    """
+    hex_id = event_id.replace("-", "")
+    return _format_traceparent(hex_id, "e" + hex_id[17:])
 
 
 def _traceparent(trace_id: str | None) -> str:
@@ -75,10 +136,39 @@ def _traceparent(trace_id: str | None) -> str:
             header=HEADER_TRACEPARENT,
             rule="trace_id",
         )
-    # A span id of 16 decimal digits (1 in ~1,900) would look like a raw NIK to
-    # the guards that scan records: start it with a hex letter.
-    span_id = secrets.choice("abcdef") + secrets.token_hex(8)[1:]
-    return f"00-{trace_id}-{span_id}-01"
+    # A span id starting with a hex letter, for the reason given in traceparent_for.
+    return _format_traceparent(trace_id, secrets.choice("abcdef") + secrets.token_hex(8)[1:])
+
+
+def binary_headers(
+    event_id: str, source: str, ce_type: str, time: str, traceparent: str | None = None
+) -> list[tuple[str, str]]:
+    """The binary-mode headers, in :data:`HEADER_NAMES` order, values as text.
+
+    Values are taken as given (``time`` already formatted by :func:`format_time` or
+    :func:`format_time_ms`), without checks: the one place that lays the headers out,
+    for :func:`build_headers` and the SDK's hot path alike. confluent-kafka's
+    ``produce`` encodes ``str`` values as UTF-8.
+    """
+    out = [
+        (HEADER_ID, event_id),
+        (HEADER_SOURCE, source),
+        (HEADER_TYPE, ce_type),
+        (HEADER_TIME, time),
+        _SPECVERSION_PAIR,
+        _CONTENT_TYPE_PAIR,
+    ]
+    if traceparent is not None:
+        out.append((HEADER_TRACEPARENT, traceparent))
+    return out
+
+
+def header_value(headers: Iterable[tuple[str, Any]] | None, name: str) -> Any:
+    """The value of the first header called ``name`` (bytes as consumed), None when absent."""
+    for key, value in headers or ():
+        if key == name:
+            return value
+    return None
 
 
 @dataclass(frozen=True)
@@ -123,16 +213,10 @@ class CloudEventHeaders:
 
     def to_headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers (the form confluent-kafka's ``produce(headers=...)`` takes)."""
-        out = [
-            (HEADER_ID, self.id),
-            (HEADER_SOURCE, self.source),
-            (HEADER_TYPE, self.type),
-            (HEADER_TIME, format_time(self.time)),
-            (HEADER_SPECVERSION, self.specversion),
-            (HEADER_CONTENT_TYPE, self.content_type),
-        ]
-        if self.traceparent is not None:
-            out.append((HEADER_TRACEPARENT, self.traceparent))
+        out = binary_headers(self.id, self.source, self.type, format_time(self.time), self.traceparent)
+        # What this record said (parse_headers(content_type=None) takes any content type).
+        out[HEADER_NAMES.index(HEADER_SPECVERSION)] = (HEADER_SPECVERSION, self.specversion)
+        out[HEADER_NAMES.index(HEADER_CONTENT_TYPE)] = (HEADER_CONTENT_TYPE, self.content_type)
         return [(k, v.encode("utf-8")) for k, v in out]
 
 
@@ -246,12 +330,26 @@ def parse_headers(
 __all__ = [
     "SPECVERSION",
     "CONTENT_TYPE",
+    "HEADER_ID",
+    "HEADER_SOURCE",
+    "HEADER_TYPE",
+    "HEADER_TIME",
+    "HEADER_SPECVERSION",
+    "HEADER_CONTENT_TYPE",
+    "HEADER_TRACEPARENT",
+    "HEADER_NAMES",
+    "REQUIRED",
     "CloudEventHeaders",
     "CloudEventHeaderError",
+    "binary_headers",
     "build_headers",
     "parse_headers",
+    "header_value",
     "ce_source",
+    "parse_ce_type",
     "format_time",
+    "format_time_ms",
+    "traceparent_for",
     "new_trace_id",
     "SchemaError",
 ]

@@ -3,7 +3,9 @@
 Naming (the contract): event type ``BudgetAllocated`` of theme ``budgeting`` is
 the Avro record ``id.go.egov.budgeting.BudgetAllocated``, travels on
 ``egov.budgeting.events`` (dead letters on ``egov.budgeting.dlq``) and carries
-the CloudEvents type ``id.go.egov.budgeting.BudgetAllocated.v1``.
+the CloudEvents type ``id.go.egov.budgeting.BudgetAllocated.v1``. Topic names
+are built by :mod:`schemas.topic_names` (``theme_topic`` and ``dlq_topic`` are
+re-exported here for ``schemas.theme_topic``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from schemas import models
 from schemas.avro_files import AVRO_DIR, NAMESPACE_ROOT, common_types, event_files, expand, full_name, load_avsc
 from schemas.base import EventModel
 from schemas.exceptions import SchemaDefinitionError, UnknownEventTypeError
+from schemas.topic_names import dlq_topic, theme_topic
 
 #: The 15 theme slugs, in THEMES.md order.
 THEMES: tuple[str, ...] = (
@@ -40,16 +43,6 @@ THEMES: tuple[str, ...] = (
 
 #: Version suffix of the CloudEvents type; bumped only for a breaking contract change.
 CE_TYPE_VERSION = "v1"
-
-
-def theme_topic(theme: str) -> str:
-    """``egov.<theme>.events``."""
-    return f"egov.{theme}.events"
-
-
-def dlq_topic(theme: str) -> str:
-    """``egov.<theme>.dlq``."""
-    return f"egov.{theme}.dlq"
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,18 @@ from datetime import datetime, timezone
 import pytest
 
 import schemas
-from schemas.cloudevents import CloudEventHeaderError, build_headers, parse_headers
+from schemas.cloudevents import (
+    HEADER_NAMES,
+    CloudEventHeaderError,
+    binary_headers,
+    build_headers,
+    format_time,
+    format_time_ms,
+    header_value,
+    parse_ce_type,
+    parse_headers,
+    traceparent_for,
+)
 from schemas.samples import sample_event
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -124,6 +135,82 @@ def test_unknown_ce_type_parses_but_has_no_event_type():
     parsed = parse_headers(headers)
     with pytest.raises(schemas.UnknownEventTypeError):
         parsed.event_type()
+
+
+def test_binary_headers_lay_out_the_binding_in_order():
+    headers = binary_headers("e-1", "/id/go/32.01/sipd", "id.go.egov.budgeting.BudgetAllocated.v1",
+                             "2025-03-14T02:30:00.000Z", "00-" + TRACE + "-e000000000000001-01")
+    assert headers == [
+        ("ce_id", "e-1"),
+        ("ce_source", "/id/go/32.01/sipd"),
+        ("ce_type", "id.go.egov.budgeting.BudgetAllocated.v1"),
+        ("ce_time", "2025-03-14T02:30:00.000Z"),
+        ("ce_specversion", "1.0"),
+        ("content-type", "application/avro"),
+        ("traceparent", "00-" + TRACE + "-e000000000000001-01"),
+    ]
+    assert [k for k, _ in headers] == list(HEADER_NAMES)
+    assert [k for k, _ in binary_headers("e-1", "s", "t", "x")] == list(HEADER_NAMES[:-1])
+
+
+def test_build_headers_is_binary_headers_encoded():
+    ev = sample_event("PermitIssued", region_code="32.76", source_system="oss-depok")
+    headers = build_headers(ev, trace_id=TRACE)
+    env = ev.envelope
+    expected = binary_headers(env.event_id, "/id/go/32.76/oss-depok", "id.go.egov.licensing.PermitIssued.v1",
+                              format_time(env.occurred_at), dict(headers)["traceparent"].decode())
+    assert headers == [(k, v.encode()) for k, v in expected]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1970, 1, 1, tzinfo=timezone.utc),
+        datetime(2025, 3, 14, 2, 30, 0, 123000, tzinfo=timezone.utc),
+        datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=timezone.utc),
+        datetime(2099, 12, 31, 0, 0, 0, 1000, tzinfo=timezone.utc),
+    ],
+)
+def test_format_time_ms_equals_format_time(moment):
+    ms = int(moment.timestamp() * 1000)
+    assert format_time_ms(ms) == format_time(moment)
+    assert format_time_ms(ms) == format_time_ms(ms)  # second call from the caches
+
+
+def test_format_time_refuses_a_naive_time():
+    with pytest.raises(CloudEventHeaderError) as exc:
+        format_time(datetime(2025, 3, 14))
+    assert exc.value.fields == {"header": "ce_time", "rule": "tz_aware"}
+
+
+def test_traceparent_for_is_rooted_at_the_event_id():
+    event_id = "0190f5a2-7c1e-7d3b-8a2f-1234567890ab"
+    assert traceparent_for(event_id) == "00-0190f5a27c1e7d3b8a2f1234567890ab-e" + "a2f1234567890ab" + "-01"
+    parsed = parse_headers(binary_headers(event_id, "/id/go/32.01/sipd", "id.go.egov.budgeting.BudgetAllocated.v1",
+                                          "2025-03-14T02:30:00.000Z", traceparent_for(event_id)))
+    assert parsed.trace_id == event_id.replace("-", "")
+
+
+@pytest.mark.parametrize(
+    ("ce_type", "expected"),
+    [
+        ("id.go.egov.budgeting.BudgetAllocated.v1", ("budgeting", "BudgetAllocated", 1)),
+        ("id.go.egov.revenue.TaxRefunded.v12", ("revenue", "TaxRefunded", 12)),
+        ("id.go.egov.budgeting.BudgetAllocated", None),
+        ("id.go.egov.budgeting.BudgetAllocated.v0", None),
+        ("com.example.budgeting.BudgetAllocated.v1", None),
+        ("id.go.egov.Budgeting.BudgetAllocated.v1", None),
+    ],
+)
+def test_parse_ce_type(ce_type, expected):
+    assert parse_ce_type(ce_type) == expected
+
+
+def test_header_value():
+    headers = [("ce_id", b"a"), ("ce_type", b"t"), ("ce_id", b"b")]
+    assert header_value(headers, "ce_id") == b"a"
+    assert header_value(headers, "traceparent") is None
+    assert header_value(None, "ce_id") is None
 
 
 @pytest.mark.integration
