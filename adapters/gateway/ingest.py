@@ -1,0 +1,154 @@
+"""What every ingest route does: authenticate, read the body, build the event, publish, or reject.
+
+:class:`Ingest` holds the gateway's publisher, keys and limits; the routers in
+:mod:`adapters.gateway.routers` call it and answer with what it returns or
+the :class:`~adapters.gateway.exceptions.Rejected` it raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from adapters.gateway.auth import ApiKey, ApiKeyStore
+from adapters.gateway.exceptions import Rejected
+from adapters.metrics import GATEWAY_ACCEPTED
+from adapters.privacy import NIK_FIELD, find_raw_nik
+from adapters.sdk import FAILED, Publisher, PublisherError
+from adapters.spool import SpoolError, SpoolFullError
+from bus.errors import EgovBusError
+from schemas import EventType, SchemaValidationError
+from schemas.exceptions import format_loc
+
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+DEFAULT_MAX_BATCH_EVENTS = 1000
+ENVELOPE_INPUTS = ("region_code", "source_system", "occurred_at", "event_id")
+UNKNOWN_THEME = "unknown"
+
+
+@dataclass
+class GatewayConfig:
+    """Limits of the gateway: body size, events per batch, how long to wait for the broker's ack."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS
+    ack_timeout_s: float | None = None
+
+
+def problem(loc: Sequence[Any], msg: str, rule: str) -> dict[str, Any]:
+    """One entry of a 422 ``detail``: field path, message, rule."""
+    return {"loc": list(loc), "msg": msg, "type": rule}
+
+
+class Ingest:
+    """The request handling shared by the single-event and batch routes."""
+
+    def __init__(self, publisher: Publisher, keys: ApiKeyStore, config: GatewayConfig,
+                 types: Mapping[str, EventType]) -> None:
+        self.publisher = publisher
+        self.keys = keys
+        self.config = config
+        #: The event types served, by name.
+        self.types = types
+
+    def authenticate(self, request: Request, theme: str, presented: str | None) -> ApiKey:
+        """The key's owner; ``X-API-Key`` or ``Authorization: Bearer``, else 401."""
+        if not presented:
+            auth = request.headers.get("authorization", "")
+            if auth.lower().startswith("bearer "):
+                presented = auth[7:].strip()
+        owner = self.keys.authenticate(presented)
+        if owner is None:
+            raise Rejected(401, "unauthorized", theme, "missing or unknown API key", {"WWW-Authenticate": "ApiKey"})
+        return owner
+
+    async def read_json(self, request: Request, theme: str) -> Any:
+        """The parsed body; 413 past the size limit (declared or streamed), 422 if it is not JSON."""
+        config = self.config
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise Rejected(413, "too_large", theme, f"body over {config.max_body_bytes} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > config.max_body_bytes:
+                raise Rejected(413, "too_large", theme, f"body over {config.max_body_bytes} bytes")
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise Rejected(422, "invalid", theme, [problem(["body"], f"not valid JSON: {exc}", "json_invalid")]) from None
+
+    def build(self, et: EventType, data: Any, owner: ApiKey, loc: list[Any]) -> Any:
+        """The typed event of one flat JSON object, in the key's region; 403 or 422 naming each field."""
+        if not isinstance(data, dict):
+            raise Rejected(422, "invalid", et.theme, [problem(loc, "must be a JSON object", "object_type")])
+        region = data.get("region_code", owner.region_code)
+        if region != owner.region_code:
+            raise Rejected(403, "forbidden", et.theme,
+                           f"the API key belongs to region {owner.region_code}, the event says {region!r}")
+        fields = {k: v for k, v in data.items() if k not in ("event_type",)}
+        raw_nik = find_raw_nik({k: v for k, v in fields.items() if k != NIK_FIELD})
+        if raw_nik is not None:
+            raise Rejected(422, "invalid", et.theme, [problem(
+                [*loc, *raw_nik], "holds 16 or more digits in a row, which looks like a raw NIK/NIP; send a "
+                f"person's NIK in `{NIK_FIELD}`", "raw_nik")])
+        fields["region_code"] = owner.region_code
+        try:
+            return self.publisher.build(et, fields)
+        except SchemaValidationError as exc:
+            raise Rejected(422, "invalid", et.theme, [
+                problem([*loc, *_flat_loc(e["loc"])], e["msg"], e["rule"]) for e in exc.errors
+            ]) from None
+        except EgovBusError as exc:
+            raise Rejected(422, "invalid", et.theme, [problem(loc, exc.message, type(exc).__name__)]) from None
+
+    async def publish(self, events: list[Any], themes: list[str], traceparent: str | None) -> list[Any]:
+        """Publish and wait for each event's ack or spooling; 503 if the spool is full or the broker refuses."""
+        config, publisher = self.config, self.publisher
+        try:
+            results = await run_in_threadpool(
+                publisher.publish_many, events, wait=True, timeout=config.ack_timeout_s,
+                traceparents=[traceparent] * len(events) if traceparent else None,
+            )
+        except SpoolFullError as exc:
+            raise Rejected(503, "unavailable", themes[0], exc.message, {"Retry-After": "60"}) from None
+        except (PublisherError, SpoolError) as exc:
+            raise Rejected(503, "unavailable", themes[0], exc.message, {"Retry-After": "5"}) from None
+        failed = [r for r in results if r.outcome == FAILED]
+        if failed:
+            raise Rejected(503, "unavailable", themes[0],
+                           f"{len(failed)} event(s) refused by the broker: {failed[0].error}", {"Retry-After": "5"})
+        for theme in themes:
+            GATEWAY_ACCEPTED.labels(theme).inc()
+        return results
+
+    @staticmethod
+    def traceparent(request: Request) -> str | None:
+        """The caller's W3C ``traceparent`` header to continue, if it is a valid one."""
+        value = request.headers.get("traceparent")
+        return value if value and _valid_traceparent(value) else None
+
+
+def _flat_loc(loc: Sequence[Any]) -> list[Any]:
+    # The body is flat: envelope.occurred_at arrives as occurred_at.
+    parts = list(loc)
+    if len(parts) >= 2 and parts[0] == "envelope" and parts[1] in ENVELOPE_INPUTS:
+        return parts[1:]
+    return parts
+
+
+def _valid_traceparent(value: str) -> bool:
+    parts = value.split("-")
+    return (len(parts) == 4 and parts[0] == "00" and len(parts[1]) == 32 and len(parts[2]) == 16
+            and len(parts[3]) == 2 and all(c in "0123456789abcdef" for c in "".join(parts[1:]))
+            and set(parts[1]) != {"0"})
+
+
+def describe_problems(problems: list[dict[str, Any]]) -> str:
+    """One line for logs: ``amount: ... [rule]; ...``."""
+    return "; ".join(f"{format_loc(p['loc'])}: {p['msg']} [{p['type']}]" for p in problems)
