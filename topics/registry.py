@@ -1,7 +1,7 @@
 """Event schemas in the schema registry: register them, check the working tree against them.
 
-Subjects follow the TopicRecordNameStrategy: ``<topic>-<record full name>``,
-one per event type on its theme topic (dead-letter and routed topics carry the
+Subjects follow the TopicRecordNameStrategy: ``<topic>-<record full name>``
+(:func:`bus.serde.topic_record_name_strategy`, the serde's own), one per event type on its theme topic (dead-letter and routed topics carry the
 same bytes, hence the same schema ids, and need no subjects of their own).
 Every subject gets compatibility ``BACKWARD`` through the Confluent-compatible
 ``/config/<subject>`` endpoint.
@@ -11,6 +11,10 @@ BACKWARD) and :mod:`schemas.compat`, which names each change and adds the
 project rule that a field without a default must not be removed. Apicurio's
 compatibility endpoint answers only true/false, so the named changes are what
 tells a developer what to fix.
+
+A registry that refuses a request or does not answer raises what the serde
+raises (:func:`bus.serde.registry_error`): :class:`bus.serde.RegistryError` with
+the HTTP ``status``, the registry's ``error_code`` and the ``subject``.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
+from bus.serde.exceptions import UnknownSchemaError
+from bus.serde.registry import registry_call, topic_record_name_strategy
 from schemas.avro_files import AVRO_DIR, common_types, event_files, expand, full_name, load_avsc
 from schemas.compat import Change, changes
 from topics.catalog import Catalog
-from topics.exceptions import RegistryCheckError
 
 COMPATIBILITY = "BACKWARD"
 Status = Literal["new", "unchanged", "compatible", "incompatible"]
@@ -90,35 +95,24 @@ def desired_subjects(catalog: Catalog, avro_dir: Path | None = None) -> list[Sub
         names = [n for n, (theme, _, _) in tree.items() if theme == topic.theme]
         for name in sorted(names):
             _, record_name, schema = tree[name]
-            out.append(SubjectSchema(f"{topic.name}-{record_name}", topic.name, name, schema))
+            out.append(SubjectSchema(topic_record_name_strategy(topic.name, record_name), topic.name, name, schema))
     return out
 
 
-def _call(what: str, fn: Callable[[], Any]) -> Any:
+def _or_none(what: str, subject: str, fn: Callable[[], Any]) -> Any | None:
+    """``fn()`` through the serde's registry call; None when the registry has no such thing (404)."""
     try:
-        return fn()
-    except SchemaRegistryError:
-        raise
-    except Exception as exc:  # connection refused, timeouts
-        raise RegistryCheckError(f"{what}: the registry did not answer: {type(exc).__name__}: {exc}") from exc
+        return registry_call(what, fn, subject=subject)
+    except UnknownSchemaError:
+        return None
 
 
 def _latest(client: SchemaRegistryClient, subject: str) -> Any | None:
-    try:
-        return _call(f"reading {subject}", lambda: client.get_version(subject, "latest"))
-    except SchemaRegistryError as exc:
-        if exc.http_status_code == 404:
-            return None
-        raise RegistryCheckError(f"reading {subject}: registry answered {exc.http_status_code}: {exc.error_message}", subject=subject) from exc
+    return _or_none(f"reading {subject}", subject, lambda: client.get_version(subject, "latest"))
 
 
 def _compatibility(client: SchemaRegistryClient, subject: str) -> str | None:
-    try:
-        return _call(f"reading config of {subject}", lambda: client.get_compatibility(subject))
-    except SchemaRegistryError as exc:
-        if exc.http_status_code == 404:
-            return None
-        raise RegistryCheckError(f"reading config of {subject}: {exc.error_message}", subject=subject) from exc
+    return _or_none(f"reading config of {subject}", subject, lambda: client.get_compatibility(subject))
 
 
 def check(client: SchemaRegistryClient, subjects: Iterable[SubjectSchema]) -> list[SubjectCheck]:
@@ -135,12 +129,11 @@ def check(client: SchemaRegistryClient, subjects: Iterable[SubjectSchema]) -> li
         result = SubjectCheck(s.subject, "compatible", latest.version, level, diff)
         if registered == s.schema or (not diff and _same_ignoring_docs(registered, s.schema)):
             result.status = "unchanged" if registered == s.schema else "compatible"
-        try:
-            verdict = _call(
-                f"testing {s.subject}", lambda: client.test_compatibility(s.subject, Schema(s.schema_str, "AVRO"), "latest")
-            )
-        except SchemaRegistryError as exc:
-            raise RegistryCheckError(f"testing {s.subject}: registry answered {exc.http_status_code}: {exc.error_message}", subject=s.subject) from exc
+        verdict = registry_call(
+            f"testing {s.subject}",
+            lambda: client.test_compatibility(s.subject, Schema(s.schema_str, "AVRO"), "latest"),
+            subject=s.subject,
+        )
         breaking = [c for c in diff if c.breaking]
         if not verdict:
             result.problems.append(f"the registry refuses it under {level or COMPATIBILITY} compatibility")
@@ -191,26 +184,21 @@ def register(
     out: list[Registration] = []
     for s in subjects:
         schema = Schema(s.schema_str, "AVRO")
-        try:
-            existing = _call(f"looking up {s.subject}", lambda: client.lookup_schema(s.subject, schema))
-        except SchemaRegistryError as exc:
-            if exc.http_status_code != 404:
-                raise RegistryCheckError(f"looking up {s.subject}: {exc.error_message}", subject=s.subject) from exc
-            existing = None
+        existing = _or_none(f"looking up {s.subject}", s.subject, lambda: client.lookup_schema(s.subject, schema))
         # Set the level before the first version exists, so the subject never runs unguarded.
         if _compatibility(client, s.subject) != compatibility:
-            try:
-                _call(f"configuring {s.subject}", lambda: client.set_compatibility(s.subject, compatibility))
-            except SchemaRegistryError as exc:
-                raise RegistryCheckError(f"setting {compatibility} on {s.subject}: {exc.error_message}", subject=s.subject) from exc
+            registry_call(
+                f"setting {compatibility} on {s.subject}",
+                lambda: client.set_compatibility(s.subject, compatibility),
+                subject=s.subject,
+            )
             say(f"{s.subject}: compatibility {compatibility}")
         if existing is not None:
             out.append(Registration(s.subject, existing.schema_id, existing.version, "unchanged"))
             continue
-        try:
-            schema_id = _call(f"registering {s.subject}", lambda: client.register_schema(s.subject, schema))
-        except SchemaRegistryError as exc:
-            raise RegistryCheckError(f"registering {s.subject}: registry answered {exc.http_status_code}: {exc.error_message}", subject=s.subject) from exc
+        schema_id = registry_call(
+            f"registering {s.subject}", lambda: client.register_schema(s.subject, schema), subject=s.subject
+        )
         out.append(Registration(s.subject, schema_id, None, "registered"))
         say(f"{s.subject}: registered id {schema_id}")
     return out

@@ -3,8 +3,8 @@
 Encoding and decoding use fastavro directly with schemas parsed once and
 cached by schema id: confluent-kafka's own ``AvroSerializer`` re-walks the
 record on every call, which costs more than the encoding itself on the hot
-path (see docs/benchmarks.md). The registry client, the wire format and the
-subject naming are confluent-kafka's.
+path (see docs/benchmarks.md). The registry client and the subject naming are
+confluent-kafka's, used through :mod:`bus.serde.registry`.
 """
 
 from __future__ import annotations
@@ -13,63 +13,25 @@ import io
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import fastavro
-from confluent_kafka.schema_registry import (
-    Schema,
-    SchemaRegistryClient,
-    SchemaRegistryError,
-    topic_record_subject_name_strategy,
-)
-from confluent_kafka.serialization import MessageField, SerializationContext
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from bus.serde.exceptions import (
-    AvroDecodeError,
-    AvroEncodeError,
-    RegistryError,
-    TruncatedPayloadError,
-    UnknownSchemaError,
-)
+from bus.serde.exceptions import AvroDecodeError, AvroEncodeError, SerdeError, TruncatedPayloadError, UnknownSchemaError
+from bus.serde.registry import SubjectNameStrategy, registry_call, topic_record_name_strategy
 from bus.serde.wire import HEADER_SIZE, pack_header, unpack_header
-
-SubjectNameStrategy = Callable[[str, str], str]
 
 # How long an unknown schema id is remembered as unknown, so that a burst of
 # poison records does not turn into a burst of registry calls.
 _NEGATIVE_CACHE_S = 30.0
 
 
-def topic_record_name_strategy(topic: str, record_name: str) -> str:
-    """Subject ``<topic>-<record full name>`` (Confluent's TopicRecordNameStrategy)."""
-    return topic_record_subject_name_strategy(SerializationContext(topic, MessageField.VALUE), record_name)
-
-
-def make_registry_client(settings: Any) -> SchemaRegistryClient:
-    """A ``SchemaRegistryClient`` configured from :class:`bus.settings.EgovSettings`."""
-    return SchemaRegistryClient(settings.registry_config())
-
-
 def _schema_json(schema: Mapping[str, Any] | str) -> tuple[str, dict[str, Any]]:
     if isinstance(schema, str):
         return schema, json.loads(schema)
     return json.dumps(schema, separators=(",", ":")), dict(schema)
-
-
-def _registry_call(what: str, fn: Callable[[], Any], **fields: Any) -> Any:
-    try:
-        return fn()
-    except SchemaRegistryError as exc:
-        if exc.http_status_code == 404:
-            raise UnknownSchemaError(f"{what}: {exc.error_message}", status=404, **fields) from exc
-        raise RegistryError(
-            f"{what}: registry answered {exc.http_status_code}: {exc.error_message}",
-            status=exc.http_status_code,
-            **fields,
-        ) from exc
-    except Exception as exc:  # connection refused, timeouts, DNS: all registry-side
-        raise RegistryError(f"{what}: {type(exc).__name__}: {exc}", **fields) from exc
 
 
 class AvroSerializer:
@@ -89,7 +51,7 @@ class AvroSerializer:
         auto_register: bool = True,
     ) -> None:
         if not callable(subject_name_strategy):
-            raise TypeError("subject_name_strategy must be callable (topic, record_name) -> subject")
+            raise SerdeError("subject_name_strategy must be callable (topic, record_name) -> subject")
         self._registry = registry
         self._schema_str, schema_dict = _schema_json(schema)
         try:
@@ -122,11 +84,11 @@ class AvroSerializer:
                 return self._ids[subject]
             schema = Schema(self._schema_str, "AVRO")
             if self._auto_register:
-                schema_id = _registry_call(
+                schema_id = registry_call(
                     f"registering {subject}", lambda: self._registry.register_schema(subject, schema), subject=subject
                 )
             else:
-                schema_id = _registry_call(
+                schema_id = registry_call(
                     f"looking up {subject}",
                     lambda: self._registry.lookup_schema(subject, schema).schema_id,
                     subject=subject,
@@ -225,7 +187,7 @@ class AvroDeserializer:
             if seen_unknown is not None and time.monotonic() - seen_unknown < _NEGATIVE_CACHE_S:
                 raise UnknownSchemaError(f"schema id {schema_id} is not in the registry", schema_id=schema_id)
             try:
-                schema = _registry_call(
+                schema = registry_call(
                     f"fetching schema id {schema_id}", lambda: self._registry.get_schema(schema_id), schema_id=schema_id
                 )
             except UnknownSchemaError:

@@ -16,7 +16,7 @@ class TruncatedPayloadError(SerdeError):
 
 
 class UnknownSchemaError(SerdeError):
-    """The schema id in the header is not known to the registry."""
+    """The registry does not know the schema id (or subject, or version) asked for: its 404."""
 
 
 class AvroDecodeError(SerdeError):
