@@ -15,11 +15,16 @@ Two shapes of loop use it:
   :meth:`RetryPolicy.backoff` returns a :class:`Backoff`, whose
   :meth:`Backoff.next_delay` grows with each failure and
   :meth:`Backoff.reset` starts again after a success.
+
+A third shape is not a retry but a condition wait with a deadline (a topic to
+become visible, a started broker to answer): :meth:`RetryPolicy.wait_until`
+polls with the policy's delays, so such waits need no interval of their own.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -111,6 +116,30 @@ class RetryPolicy:
     ) -> T:
         """Call ``fn`` until it returns, retrying ``retry_on``; the last error propagates when the policy gives up."""
         return self.retrying(retry_on, sleep=sleep, before_sleep=before_sleep)(fn)
+
+    def wait_until(
+        self,
+        condition: Callable[[], bool],
+        timeout_s: float,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> bool:
+        """Poll ``condition`` until it is true or ``timeout_s`` has passed; whether it became true.
+
+        Between polls it sleeps this policy's delays, never past the deadline;
+        it polls once more at the deadline. An exception of ``condition``
+        propagates (a condition that can never come true should say so).
+        ``max_attempts`` and ``deadline_s`` do not apply: ``timeout_s`` bounds it.
+        """
+        deadline = clock() + timeout_s
+        backoff = self.backoff()
+        while not condition():
+            left = deadline - clock()
+            if left <= 0:
+                return False
+            sleep(min(backoff.next_delay(), left))
+        return True
 
 
 class Backoff:

@@ -13,7 +13,6 @@ catalogue applies to the single local broker.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -28,10 +27,22 @@ from confluent_kafka.admin import (
     NewTopic,
 )
 
+from bus.retry import RetryPolicy
 from topics.catalog import Catalog, TopicSpec
 from topics.exceptions import ProvisioningError
 
 DriftKind = Literal["config", "partitions", "replication"]
+
+#: Delays between the tries of an admin operation that a broker answered with a
+#: retriable error, and between polls for new topics or configs to show: short
+#: (a KRaft broker learns of a new topic within milliseconds to a second), jittered
+#: (several provisioners of one cluster do not ask in step); the operation's
+#: ``timeout`` bounds each loop.
+ADMIN_RETRY = RetryPolicy(initial_s=0.05, cap_s=1.0, floor_s=0.02)
+
+
+class _NotYetDescribed(ProvisioningError):
+    """Describing a topic failed with a retriable error (a just-created topic not yet known to every broker)."""
 
 
 @dataclass(frozen=True)
@@ -135,25 +146,39 @@ def broker_count(admin: AdminClient, timeout: float) -> int:
     return max(1, len(md.brokers))
 
 
-def _describe(admin: AdminClient, names: list[str], timeout: float) -> dict[str, dict[str, str]]:
-    """Topic configs by name; retries while a just-created topic is not yet known to every broker."""
+def _describe(
+    admin: AdminClient,
+    names: list[str],
+    timeout: float,
+    *,
+    sleep: Callable[[float], None] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Topic configs by name; retries (:data:`ADMIN_RETRY`, within ``timeout``) while a just-created topic is not yet known to every broker."""
     configs: dict[str, dict[str, str]] = {}
-    deadline = time.monotonic() + timeout
     pending = list(names)
-    while pending:
+
+    def describe_pending() -> None:
         resources = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in pending]
-        retry: list[str] = []
+        retry: list[tuple[str, KafkaException]] = []
         for res, result in _wait(admin.describe_configs(resources, request_timeout=timeout), timeout, "describing").items():
             if isinstance(result, KafkaException):
                 err = result.args[0]
-                if isinstance(err, KafkaError) and err.retriable() and time.monotonic() < deadline:
-                    retry.append(res.name)
+                if isinstance(err, KafkaError) and err.retriable():
+                    retry.append((res.name, result))
                     continue
                 raise ProvisioningError(f"describing {res.name}: {result}", topic=res.name)
             configs[res.name] = {k: v.value for k, v in result.items()}
-        pending = retry
-        if pending:
-            time.sleep(0.2)  # back-off between retries of a bounded loop, not a synchronisation
+        pending[:] = [name for name, _ in retry]
+        if retry:
+            name, result = retry[0]
+            # Still retriable when the timeout is over: the caller sees this error.
+            raise _NotYetDescribed(f"describing {name}: {result}", topic=name)
+
+    if pending:
+        try:
+            replace(ADMIN_RETRY, deadline_s=timeout).call(describe_pending, _NotYetDescribed, sleep=sleep)
+        except _NotYetDescribed as exc:
+            raise ProvisioningError(exc.message, topic=exc.fields["topic"]) from exc
     return configs
 
 
@@ -253,12 +278,9 @@ def apply(
 
 
 def _await(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``condition`` until true; bounded by ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise ProvisioningError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)  # poll interval of a bounded condition wait
+    """Poll ``condition`` (with the delays of :data:`ADMIN_RETRY`) until true; bounded by ``timeout``."""
+    if not ADMIN_RETRY.wait_until(condition, timeout):
+        raise ProvisioningError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _visible(admin: AdminClient, partitions: dict[str, int], timeout: float) -> bool:

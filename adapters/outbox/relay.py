@@ -6,6 +6,10 @@ restart, with the same ``event_id`` (consumers drop the duplicate). A row that
 is not a valid event is marked rejected with the reason (it stays in the
 table, visible, and counts in ``egov_outbox_rows_relayed_total{outcome="invalid"}``);
 the rows after it go on.
+
+A failed batch (broker or database trouble) is tried again after a delay of the
+one retry policy (:mod:`bus.retry`: exponential, full jitter, capped), so the
+relays of many regions that lost the cluster together do not come back in lockstep.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from adapters.metrics import OUTBOX_RELAYED
 from adapters.outbox.sources import OutboxRow, OutboxSource
 from adapters.sdk import ACKED, Publisher
 from bus.errors import EgovBusError
+from bus.retry import RetryPolicy
 
 log = logging.getLogger("egov.adapters.outbox")
 
@@ -40,6 +45,10 @@ class OutboxRelay:
     ``publisher`` should be created with ``spool=None`` (the outbox table is
     the durable buffer; a spooled event would be marked sent before the broker
     had it) and ``confirm=True`` (per-event acknowledgements).
+
+    After a failed batch :meth:`run` waits a delay of ``retry`` (default: from
+    ``poll_interval_s`` doubling up to ``max_backoff_s``, full jitter) and tries
+    the same rows again; a successful batch starts the delays over.
     """
 
     def __init__(
@@ -51,6 +60,7 @@ class OutboxRelay:
         poll_interval_s: float = 1.0,
         ack_timeout_s: float | None = None,
         max_backoff_s: float = 30.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         if publisher.spool is not None:
             raise EgovBusError("the outbox relay needs a publisher without spool (spool=None)")
@@ -60,6 +70,7 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self.ack_timeout_s = ack_timeout_s
         self.max_backoff_s = max_backoff_s
+        self.retry = retry or RetryPolicy(initial_s=poll_interval_s, cap_s=max(max_backoff_s, poll_interval_s))
         self.stats = RelayStats()
 
     def relay_once(self) -> int:
@@ -120,18 +131,18 @@ class OutboxRelay:
     ) -> RelayStats:
         """Relay until ``stop`` is set (or, with ``exit_when_empty``, until no row is pending)."""
         stop = stop or threading.Event()
-        backoff = self.poll_interval_s
+        backoff = self.retry.backoff()
         while not stop.is_set():
             try:
                 handled = self.relay_once()
-                backoff = self.poll_interval_s
+                backoff.reset()
             except EgovBusError as exc:
                 # Broker or database trouble: wait and retry the same rows (they are still unsent).
                 self.stats.errors.append(str(exc))
                 del self.stats.errors[:-20]
-                log.warning("outbox relay: %s; retrying in %.1fs", exc, backoff)
-                stop.wait(backoff)
-                backoff = min(backoff * 2, self.max_backoff_s)
+                delay = backoff.next_delay()
+                log.warning("outbox relay: %s; retrying in %.1fs", exc, delay)
+                stop.wait(delay)  # an Event, not a sleep: a stop request ends the wait at once
                 continue
             if on_batch is not None:
                 on_batch(self.stats)

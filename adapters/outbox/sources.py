@@ -1,10 +1,16 @@
-"""Reading and marking rows of ``egov_outbox`` in PostgreSQL and SQLite."""
+"""Reading and marking rows of ``egov_outbox`` in PostgreSQL and SQLite.
+
+Every database error leaves a source as an :class:`OutboxError`: the relay
+retries those under its retry policy (the rows stay unsent), instead of dying
+on a driver exception when the database drops a connection mid-run.
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -53,6 +59,15 @@ class OutboxSource(Protocol):
     def close(self) -> None: ...
 
 
+@contextmanager
+def _database(what: str, errors: type[Exception] | tuple[type[Exception], ...]) -> Iterator[None]:
+    """Turn a driver error of ``what`` into an :class:`OutboxError` naming it."""
+    try:
+        yield
+    except errors as exc:
+        raise OutboxError(f"{what} failed: {exc}".strip(), operation=what) from exc
+
+
 def _utc(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
@@ -97,39 +112,42 @@ class PostgresOutbox:
             raise OutboxLockedError(f"another outbox relay holds the lock on {self.description}")
 
     def create_table(self) -> None:
-        self._conn.execute(ddl("postgresql"))
+        with _database(f"creating {TABLE}", self._psycopg.Error):
+            self._conn.execute(ddl("postgresql"))
 
     def fetch(self, limit: int) -> list[OutboxRow]:
-        try:
+        with _database(f"reading {TABLE}", self._psycopg.Error):
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM {TABLE} WHERE sent_at IS NULL AND rejected_at IS NULL ORDER BY id LIMIT %s",
                 (limit,),
             ).fetchall()
-        except self._psycopg.Error as exc:
-            raise OutboxError(f"reading {TABLE} failed: {exc}") from exc
         return [OutboxRow(r[0], str(r[1]), r[2], r[3], r[4], _utc(r[5]), _payload(r[6], r[0])) for r in rows]
 
     def mark_sent(self, ids: Sequence[int]) -> None:
         if ids:
-            self._conn.execute(f"UPDATE {TABLE} SET sent_at = now() WHERE id = ANY(%s)", (list(ids),))
+            with _database(f"marking {TABLE} rows sent", self._psycopg.Error):
+                self._conn.execute(f"UPDATE {TABLE} SET sent_at = now() WHERE id = ANY(%s)", (list(ids),))
 
     def mark_rejected(self, row_id: int, reason: str) -> None:
-        self._conn.execute(
-            f"UPDATE {TABLE} SET rejected_at = now(), last_error = %s WHERE id = %s",
-            (reason[:_MAX_ERROR_CHARS], row_id),
-        )
+        with _database(f"marking {TABLE} row {row_id} rejected", self._psycopg.Error):
+            self._conn.execute(
+                f"UPDATE {TABLE} SET rejected_at = now(), last_error = %s WHERE id = %s",
+                (reason[:_MAX_ERROR_CHARS], row_id),
+            )
 
     def record_failure(self, ids: Sequence[int], reason: str) -> None:
         if ids:
-            self._conn.execute(
-                f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = %s WHERE id = ANY(%s)",
-                (reason[:_MAX_ERROR_CHARS], list(ids)),
-            )
+            with _database(f"recording a failed attempt in {TABLE}", self._psycopg.Error):
+                self._conn.execute(
+                    f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = %s WHERE id = ANY(%s)",
+                    (reason[:_MAX_ERROR_CHARS], list(ids)),
+                )
 
     def pending(self) -> int:
-        return self._conn.execute(
-            f"SELECT count(*) FROM {TABLE} WHERE sent_at IS NULL AND rejected_at IS NULL"
-        ).fetchone()[0]
+        with _database(f"counting pending {TABLE} rows", self._psycopg.Error):
+            return self._conn.execute(
+                f"SELECT count(*) FROM {TABLE} WHERE sent_at IS NULL AND rejected_at IS NULL"
+            ).fetchone()[0]
 
     def close(self) -> None:
         self._conn.close()
@@ -147,47 +165,56 @@ class SqliteOutbox:
         self._conn.execute("PRAGMA busy_timeout = 30000")
 
     def create_table(self) -> None:
-        self._conn.executescript(ddl("sqlite"))
+        with _database(f"creating {TABLE}", sqlite3.Error):
+            self._conn.executescript(ddl("sqlite"))
 
     def fetch(self, limit: int) -> list[OutboxRow]:
-        try:
+        with _database(f"reading {TABLE}", sqlite3.Error):
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM {TABLE} WHERE sent_at IS NULL AND rejected_at IS NULL ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
-        except sqlite3.Error as exc:
-            raise OutboxError(f"reading {TABLE} failed: {exc}") from exc
         return [OutboxRow(r[0], str(r[1]), r[2], r[3], r[4], _utc(r[5]), _payload(r[6], r[0])) for r in rows]
 
     def _now(self) -> str:
         return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
+    def _transaction(self, what: str, sql: str, params: list[tuple[Any, ...]]) -> None:
+        with _database(what, sqlite3.Error):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(sql, params)
+                self._conn.execute("COMMIT")
+            except sqlite3.Error:
+                # Leave no transaction open: the retry of the same rows begins a new one.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
     def mark_sent(self, ids: Sequence[int]) -> None:
         if ids:
             now = self._now()
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(f"UPDATE {TABLE} SET sent_at = ? WHERE id = ?", [(now, i) for i in ids])
-            self._conn.execute("COMMIT")
+            self._transaction(f"marking {TABLE} rows sent", f"UPDATE {TABLE} SET sent_at = ? WHERE id = ?",
+                              [(now, i) for i in ids])
 
     def mark_rejected(self, row_id: int, reason: str) -> None:
-        self._conn.execute(
-            f"UPDATE {TABLE} SET rejected_at = ?, last_error = ? WHERE id = ?",
-            (self._now(), reason[:_MAX_ERROR_CHARS], row_id),
-        )
+        with _database(f"marking {TABLE} row {row_id} rejected", sqlite3.Error):
+            self._conn.execute(
+                f"UPDATE {TABLE} SET rejected_at = ?, last_error = ? WHERE id = ?",
+                (self._now(), reason[:_MAX_ERROR_CHARS], row_id),
+            )
 
     def record_failure(self, ids: Sequence[int], reason: str) -> None:
         if ids:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
-                f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                [(reason[:_MAX_ERROR_CHARS], i) for i in ids],
-            )
-            self._conn.execute("COMMIT")
+            self._transaction(f"recording a failed attempt in {TABLE}",
+                              f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                              [(reason[:_MAX_ERROR_CHARS], i) for i in ids])
 
     def pending(self) -> int:
-        return self._conn.execute(
-            f"SELECT count(*) FROM {TABLE} WHERE sent_at IS NULL AND rejected_at IS NULL"
-        ).fetchone()[0]
+        with _database(f"counting pending {TABLE} rows", sqlite3.Error):
+            return self._conn.execute(
+                f"SELECT count(*) FROM {TABLE} WHERE sent_at IS NULL AND rejected_at IS NULL"
+            ).fetchone()[0]
 
     def close(self) -> None:
         self._conn.close()

@@ -83,3 +83,39 @@ def test_a_policy_that_cannot_work_is_refused(kwargs: dict) -> None:
     with pytest.raises(RetryPolicyError) as info:
         RetryPolicy(**kwargs)
     assert isinstance(info.value, EgovBusError)
+
+
+class _FakeClock:
+    """Time that passes only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_wait_until_polls_with_the_policy_delays_until_the_condition_holds() -> None:
+    random.seed(13)
+    clock = _FakeClock()
+    answers = iter([False, False, False, True])
+    policy = RetryPolicy(initial_s=0.1, cap_s=0.4, floor_s=0.01)
+    assert policy.wait_until(lambda: next(answers), 10.0, sleep=clock.sleep, clock=lambda: clock.now) is True
+    assert len(clock.sleeps) == 3
+    assert all(0.01 <= s <= bound for s, bound in zip(clock.sleeps, (0.1, 0.2, 0.4)))
+
+
+def test_wait_until_gives_up_at_the_deadline_without_sleeping_past_it() -> None:
+    clock = _FakeClock()
+    polls = {"n": 0}
+
+    def never() -> bool:
+        polls["n"] += 1
+        return False
+
+    policy = RetryPolicy(initial_s=1.0, cap_s=1.0, floor_s=1.0)
+    assert policy.wait_until(never, 2.5, sleep=clock.sleep, clock=lambda: clock.now) is False
+    assert clock.sleeps == [1.0, 1.0, 0.5]
+    assert polls["n"] == 4  # the last poll at the deadline itself
