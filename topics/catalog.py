@@ -9,6 +9,9 @@ the schemas agree.
 ``load_catalog(prefix="test.x")`` renames every topic to ``test.x.<name>`` so
 that tests (and staging namespaces) apply the real catalogue without touching
 the real topics.
+
+The names follow the rules of :mod:`schemas.topic_names` (the file lists them
+as data; :func:`load_catalog` refuses a name that breaks its kind's rule).
 """
 
 from __future__ import annotations
@@ -22,6 +25,15 @@ import yaml
 
 import schemas
 from schemas.regions import provinces
+from schemas.topic_names import (
+    PROVINCE_FEED_TEMPLATE,
+    dlq_topic,
+    ministry_feed_topic,
+    parse_topic,
+    prefixed,
+    province_feed_topic,
+    theme_topic,
+)
 from topics.exceptions import CatalogError
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog.yaml"
@@ -170,13 +182,16 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
         if kind in ("theme", "dlq"):
             if theme not in schemas.THEMES:
                 raise CatalogError(f"{path}: {where}: theme {theme!r} is not one of the 15 themes")
-            expected = schemas.theme_topic(theme) if kind == "theme" else schemas.dlq_topic(theme)
+            expected = theme_topic(theme) if kind == "theme" else dlq_topic(theme)
             if raw["name"] != expected:
                 raise CatalogError(f"{path}: {where}: a {kind} topic of {theme} must be called {expected}")
             if "event_types" in raw:
                 raise CatalogError(f"{path}: {where}: event types of theme topics come from schemas/avro/{theme}/")
             event_types = tuple(by_theme.get(theme, ()))
         else:
+            parsed = parse_topic(str(raw["name"]))
+            if parsed is None or parsed.kind != "view" or parsed.prefix is not None:
+                raise CatalogError(f"{path}: {where}: a view topic must be called egov.view.<view>")
             event_types = tuple(raw.get("event_types") or ())
         partitions, config = defaults[kind]
         specs.append(
@@ -203,6 +218,9 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
             unknown_themes = sorted(set(themes) - set(schemas.THEMES))
             if unknown_themes:
                 raise CatalogError(f"{path}: {where}: unknown themes {unknown_themes}")
+            parsed = parse_topic(str(raw.get("name", "")))
+            if parsed is None or parsed.kind != "ministry" or parsed.prefix is not None:
+                raise CatalogError(f"{path}: {where}: a feed of some themes must be called {ministry_feed_topic('<ministry>')}")
             partitions, config = defaults["routed"]
             specs.append(
                 TopicSpec(
@@ -217,11 +235,11 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
                 )
             )
             continue
-        if raw.get("for_each") != "province" or "{province_code}" not in str(raw.get("name", "")):
-            raise CatalogError(f"{path}: {where}: needs for_each: province and a name with {{province_code}}")
+        if raw.get("for_each") != "province" or raw.get("name") != PROVINCE_FEED_TEMPLATE:
+            raise CatalogError(f"{path}: {where}: needs for_each: province and the name {PROVINCE_FEED_TEMPLATE}")
         partitions, config = defaults["routed"]
         for p in provinces():
-            name = raw["name"].format(province_code=p.code)
+            name = province_feed_topic(p.code)
             specs.append(
                 TopicSpec(
                     name=name,
@@ -244,5 +262,5 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
         if missing:
             raise CatalogError(f"{path}: no {kind} topic for themes {missing}", path=str(path))
     if prefix:
-        specs = [replace(s, name=f"{prefix}.{s.name}") for s in specs]
+        specs = [replace(s, name=prefixed(s.name, prefix)) for s in specs]
     return Catalog(topics=tuple(specs), replication_factor=rf, prefix=prefix, source=str(path))

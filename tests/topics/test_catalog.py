@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 import schemas
+import schemas.regions
+from schemas.topic_names import ministry_feed_topic, parse_topic, province_feed_topic
 from topics.catalog import CATALOG_FILE, load_catalog
 from topics.exceptions import CatalogError
 
@@ -63,6 +65,25 @@ def test_prefix_renames_every_topic():
     assert cat.topic("egov.planning.events").name == "test.x.egov.planning.events"
 
 
+def test_every_name_follows_the_rule_of_its_kind():
+    kinds = {"theme": "theme", "dlq": "dlq", "view": "view"}
+    for t in load_catalog(prefix="test.x").topics:
+        parsed = parse_topic(t.name)
+        assert parsed is not None and parsed.prefix == "test.x", t.name
+        assert parsed.kind == kinds.get(t.kind, parsed.kind) and (t.kind != "routed" or parsed.kind in ("province", "ministry"))
+        if t.kind in ("theme", "dlq"):
+            assert parsed.part == t.theme
+
+
+def test_routed_names_are_the_builders():
+    cat = load_catalog()
+    provinces = [t.name for t in cat.of_kind("routed") if parse_topic(t.name).kind == "province"]
+    assert provinces == [province_feed_topic(p.code) for p in schemas.regions.provinces()]
+    assert [t.name for t in cat.of_kind("routed") if parse_topic(t.name).kind == "ministry"] == [
+        ministry_feed_topic("finance"), ministry_feed_topic("panrb")
+    ]
+
+
 def _write(tmp_path: Path, mutate) -> Path:
     data = yaml.safe_load(CATALOG_FILE.read_text())
     mutate(data)
@@ -83,6 +104,10 @@ def _write(tmp_path: Path, mutate) -> Path:
         (lambda d: d["topics"][0].update(config={"retention.ms": 1.5}), "config retention.ms must be a string"),
         (lambda d: d["topics"][0].update(colour="red"), "unknown keys ['colour']"),
         (lambda d: d["kinds"].pop("view"), "kinds must define exactly"),
+        (lambda d: d["topics"][30].update(name="views.integration_index"), "a view topic must be called egov.view.<view>"),
+        (lambda d: d["routed"][0].update(name="egov.prov.{province_code}.events"),
+         "needs for_each: province and the name egov.province.{province_code}.events"),
+        (lambda d: d["routed"][1].update(name="egov.finance.feed"), "a feed of some themes must be called egov.ministry.<ministry>.events"),
     ],
 )
 def test_bad_catalogues_are_refused_with_a_reason(tmp_path, mutate, message):
