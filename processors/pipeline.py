@@ -41,13 +41,14 @@ from typing import Any
 import schemas
 from bus.serde import AvroDeserializer, AvroSerializer, SerdeError
 from processors import metrics
-from processors.dlq import dlq_headers, dlq_topic_for
+from processors.dlq import dlq_headers
 from processors.exceptions import ProcessorError
 from processors.routing import Router
 from processors.transform import current_region_code, may_hold_raw_nik, refuse_raw_nik
 from processors.views.aggregates import VIEWS, apply_event, render_row
-from processors.views.avro import view_schema, view_topic
-from schemas.cloudevents import ce_source
+from processors.views.avro import view_schema
+from schemas.cloudevents import HEADER_SOURCE, ce_source
+from schemas.topic_names import dlq_topic_for, view_topic
 
 PROCESSOR = "pipeline"
 
@@ -201,7 +202,7 @@ class Pipeline:
                 record["envelope"]["region_code"] = current
                 fixed = self._event_serializer(et)(record, topic)
                 fixed_headers = [
-                    (k, ce_source(current, record["envelope"]["source_system"]).encode()) if k == "ce_source" else (k, v)
+                    (k, ce_source(current, record["envelope"]["source_system"]).encode()) if k == HEADER_SOURCE else (k, v)
                     for k, v in headers or ()
                 ]
                 outgoing.append(Outgoing(topic, current.encode(), fixed, fixed_headers))

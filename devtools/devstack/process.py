@@ -11,10 +11,16 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from bus.retry import RetryPolicy
+
+#: Delays between polls of the dev stack's condition waits (a process to exit, a
+#: port to open, a service to answer): short at first, so a fast start is seen at
+#: once, capped at half a second; the caller's timeout bounds each wait.
+POLL = RetryPolicy(initial_s=0.05, cap_s=0.5, floor_s=0.02)
 
 
 @dataclass(frozen=True)
@@ -76,21 +82,19 @@ def stop(record: ProcessRecord, timeout: float = 30.0) -> bool:
         os.kill(record.pid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(record.pid)
-        if not is_running(record):
-            return True
-        time.sleep(0.1)
+    if POLL.wait_until(lambda: _exited(record), timeout):
+        return True
     try:
         os.kill(record.pid, signal.SIGKILL)
     except ProcessLookupError:
         return True
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and is_running(record):
-        _reap(record.pid)
-        time.sleep(0.05)
+    POLL.wait_until(lambda: _exited(record), 10)
     return True
+
+
+def _exited(record: ProcessRecord) -> bool:
+    _reap(record.pid)
+    return not is_running(record)
 
 
 def stop_child(proc: "subprocess.Popen[Any]", timeout: float = 30.0) -> int | None:
@@ -109,9 +113,8 @@ def kill(record: ProcessRecord) -> None:
     """SIGKILL now (for crash tests)."""
     if is_running(record):
         os.kill(record.pid, signal.SIGKILL)
-        while is_running(record):
-            _reap(record.pid)
-            time.sleep(0.05)
+        # SIGKILL cannot be ignored: the process is gone once the kernel has reaped it.
+        POLL.wait_until(lambda: _exited(record), float("inf"))
 
 
 def _reap(pid: int) -> None:

@@ -124,31 +124,32 @@ class KafkaBroker:
         return process.start("kafka", argv, self.log)
 
     def wait_ready(self, record: process.ProcessRecord, timeout: float = 90.0) -> None:
-        """Wait until the broker answers a metadata request."""
+        """Wait until the broker answers a metadata request (polls with the delays of ``process.POLL``)."""
+        from confluent_kafka import KafkaException
         from confluent_kafka.admin import AdminClient
 
         deadline = time.monotonic() + timeout
         # Probe the port first: librdkafka would log every refused connection.
-        while time.monotonic() < deadline and not process.port_open(self.port):
-            if not process.is_running(record):
-                break
-            time.sleep(0.2)
+        process.POLL.wait_until(lambda: process.port_open(self.port) or not process.is_running(record), timeout)
         admin = AdminClient(
             {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
         )
         last_error = "no answer"
-        while time.monotonic() < deadline:
+
+        def answers() -> bool:
+            nonlocal last_error
             if not process.is_running(record):
                 raise ServiceStartError(
                     f"Kafka exited during start-up; last log lines:\n{process.log_tail(record.log)}", service="kafka"
                 )
             try:
-                md = admin.list_topics(timeout=2)
-                if md.brokers:
-                    return
-            except Exception as exc:  # KafkaException while the listener comes up
+                return bool(admin.list_topics(timeout=2).brokers)
+            except KafkaException as exc:  # while the listener comes up
                 last_error = str(exc)
-            time.sleep(0.2)
+                return False
+
+        if process.POLL.wait_until(answers, max(0.0, deadline - time.monotonic())):
+            return
         raise ServiceStartError(
             f"Kafka did not answer a metadata request within {timeout}s ({last_error}); log: {record.log}",
             service="kafka",
@@ -192,11 +193,12 @@ class ApicurioRegistry:
         return process.start("registry", argv, self.log, cwd=self.state_dir)
 
     def wait_ready(self, record: process.ProcessRecord, timeout: float = 120.0) -> None:
-        """Wait until the health endpoint says UP and the ccompat API answers."""
-        deadline = time.monotonic() + timeout
+        """Wait until the health endpoint says UP and the ccompat API answers (polls with the delays of ``process.POLL``)."""
         last_error = "no answer"
         with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
+
+            def ready() -> bool:
+                nonlocal last_error
                 if not process.is_running(record):
                     raise ServiceStartError(
                         f"the registry exited during start-up; last log lines:\n{process.log_tail(record.log)}",
@@ -206,11 +208,14 @@ class ApicurioRegistry:
                     health = client.get(f"http://127.0.0.1:{self.management_port}/health/ready")
                     if health.status_code == 200 and json.loads(health.text).get("status") == "UP":
                         if client.get(f"{self.url}/subjects").status_code == 200:
-                            return
+                            return True
                     last_error = f"health answered {health.status_code}"
                 except (httpx.HTTPError, ValueError) as exc:
                     last_error = str(exc)
-                time.sleep(0.25)
+                return False
+
+            if process.POLL.wait_until(ready, timeout):
+                return
         raise ServiceStartError(
             f"the registry was not ready within {timeout}s ({last_error}); log: {record.log}", service="registry"
         )

@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from bus.retry import RetryPolicy
 from devtools.devstack.artifacts import cache_dir
 from devtools.tools.exceptions import ToolInstallError
 
@@ -67,6 +67,8 @@ _PROMTOOL_MODULE = "github.com/prometheus/prometheus/cmd/promtool"
 # Bump when the unpacked layout changes, so that old caches are rebuilt.
 _SCHEMA_LAYOUT = "layout-2"
 _LOCK_TIMEOUT_S = 1800.0
+# Another install may take minutes (a Go download and build): poll its lock at most every 2 s.
+_LOCK_POLL = RetryPolicy(initial_s=0.1, cap_s=2.0, floor_s=0.05)
 _BUILD_TIMEOUT_S = 1500.0
 
 Progress = Callable[[str], None]
@@ -87,18 +89,20 @@ def _install_lock(timeout_s: float = _LOCK_TIMEOUT_S) -> Iterator[None]:
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".tools.lock", "w") as handle:
-        deadline = time.monotonic() + timeout_s
-        while True:
+
+        def locked() -> bool:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ToolInstallError(
-                        f"another egov-bus tool install held {root / '.tools.lock'} for {timeout_s:.0f}s",
-                        lock=str(root / ".tools.lock"),
-                    ) from None
-                time.sleep(0.5)  # polling a lock held by another process: there is no event to wait on
+                return False
+
+        # Polling a lock held by another process: there is no event to wait on.
+        if not _LOCK_POLL.wait_until(locked, timeout_s):
+            raise ToolInstallError(
+                f"another egov-bus tool install held {root / '.tools.lock'} for {timeout_s:.0f}s",
+                lock=str(root / ".tools.lock"),
+            )
         try:
             yield
         finally:
