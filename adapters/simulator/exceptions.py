@@ -8,4 +8,4 @@ class SimulatorError(EgovBusError):
 
 
 class SimulatorConfigError(SimulatorError):
-    """Bad --regions, --themes, --rate or --duration."""
+    """Bad --regions, --themes, --rate, --duration or --start (a rate that is not positive, a naive start time)."""

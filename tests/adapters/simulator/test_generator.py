@@ -11,6 +11,7 @@ import pytest
 
 from adapters.privacy import MissingPseudonymKeyError, Pseudonymizer
 from adapters.simulator import DEFAULT_START, SimulatorConfigError, generate_events, parse_regions, parse_themes
+from bus.errors import EgovBusError
 from schemas import EVENT_TYPES, THEMES
 
 PSEUDONYMIZER = Pseudonymizer("simulator-test-key-0123456789")
@@ -121,3 +122,12 @@ def test_person_themes_need_a_pseudonym_key() -> None:
     with pytest.raises(MissingPseudonymKeyError):
         next(generate_events(1, 1, themes="population"))
     assert next(generate_events(1, 1, themes="budgeting")) is not None
+
+
+def test_bad_rate_or_naive_start_is_a_config_error() -> None:
+    with pytest.raises(SimulatorConfigError, match="rate must be positive") as bad_rate:
+        next(generate_events(1, 1, themes="budgeting", rate=0))
+    assert bad_rate.value.fields == {"rate": 0}
+    with pytest.raises(SimulatorConfigError, match="start must be timezone-aware"):
+        next(generate_events(1, 1, themes="budgeting", start=DEFAULT_START.replace(tzinfo=None)))
+    assert isinstance(bad_rate.value, EgovBusError)
