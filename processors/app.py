@@ -21,6 +21,7 @@ from processors.routing import Router, load_rules
 from processors.service import stream_service
 from processors.stream import StreamLoop
 from processors.transform import current_region_code
+from schemas.topic_names import view_topic
 from topics.catalog import load_catalog
 
 log = logging.getLogger("egov.processors")
@@ -47,7 +48,6 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
     partitions = {t.partitions for t in theme_topics}
     if len(partitions) != 1:
         raise ValueError(f"theme topics must share one partition count, got {sorted(partitions)}")
-    prefix = f"{topic_prefix}." if topic_prefix else ""
 
     app = ProcessorApp(
         settings.processor_app_id,
@@ -55,14 +55,12 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
         web_enabled=False,
         datadir=settings.processor_data_dir,
     )
-    rules = load_rules(rules_path)
-    if topic_prefix:
-        rules = [type(r)(**{**r.__dict__, "destination": f"{prefix}{r.destination}"}) for r in rules]
+    rules = load_rules(rules_path, prefix=topic_prefix)
     pipeline = Pipeline(
         make_registry_client(settings),
         Router(rules, region_of_key=current_region_code),
         theme_of_topic,
-        view_topic_name=lambda v: f"{prefix}egov.view.{v}",
+        view_topic_name=lambda v: view_topic(v, topic_prefix),
         dedupe_window_s=settings.dedupe_window.total_seconds(),
     )
     stream = StreamLoop(settings, pipeline, list(theme_of_topic), partitions.pop())

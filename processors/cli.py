@@ -23,10 +23,11 @@ def dlq_inspect(
 
     from bus.settings import load_settings
     from processors.dlq_tools import read_dead_letters
+    from schemas.topic_names import dlq_topic
 
     table = Table("partition:offset", "key", "stage", "error", "message", "original")
     shown = 0
-    topic = f"{prefix + '.' if prefix else ''}egov.{theme}.dlq"
+    topic = dlq_topic(theme, prefix)
     for letter in read_dead_letters(load_settings(), topic):
         if stage and letter.header("error.stage") != stage:
             continue
@@ -55,11 +56,12 @@ def dlq_replay(
     """Send dead letters back to their original topic (after a fix); duplicates are harmless."""
     from bus.settings import load_settings
     from processors.dlq_tools import read_dead_letters, replay
+    from schemas.topic_names import dlq_topic
 
     settings = load_settings()
     letters = [
         letter
-        for letter in read_dead_letters(settings, f"{prefix + '.' if prefix else ''}egov.{theme}.dlq")
+        for letter in read_dead_letters(settings, dlq_topic(theme, prefix))
         if (not stage or letter.header("error.stage") == stage)
         and (not error_class or letter.header("error.class") == error_class)
     ]

@@ -1,15 +1,13 @@
-"""Dead-letter records: the original bytes plus headers that say why."""
+"""Dead-letter records: the original bytes plus headers that say why.
+
+Where a dead letter goes is a topic-name rule: :func:`schemas.topic_names.dlq_topic_for`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 ERROR_HEADERS = ("error.class", "error.message", "error.stage", "original.topic", "original.partition", "original.offset")
-
-
-def dlq_topic_for(topic: str) -> str:
-    """``egov.<theme>.events`` -> ``egov.<theme>.dlq`` (any other name gets ``.dlq`` appended)."""
-    return topic[: -len(".events")] + ".dlq" if topic.endswith(".events") else topic + ".dlq"
 
 
 def dlq_headers(

@@ -1,4 +1,9 @@
-"""The router: rules as data (``routes.yaml``), matched on headers and key only."""
+"""The router: rules as data (``routes.yaml``), matched on headers and key only.
+
+The shipped destinations are the feeds of :mod:`schemas.topic_names` (province and
+ministry feeds, listed in the catalogue); ``load_rules(prefix=...)`` applies its
+one prefixing rule to every destination.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import yaml
 
 import schemas
 from processors.exceptions import RoutingRulesError
+from schemas.cloudevents import HEADER_TYPE, header_value, parse_ce_type
+from schemas.topic_names import prefixed
 
 DEFAULT_RULES = Path(__file__).with_name("routes.yaml")
 _FIELDS = {"name", "doc", "themes", "event_types", "region_prefixes", "destination"}
@@ -41,8 +48,11 @@ class RoutingRule:
         )
 
 
-def load_rules(path: Path | str | None = None) -> list[RoutingRule]:
-    """Parse and check a rules file; errors name the rule and the field."""
+def load_rules(path: Path | str | None = None, *, prefix: str | None = None) -> list[RoutingRule]:
+    """Parse and check a rules file; errors name the rule and the field.
+
+    ``prefix`` puts every destination under ``<prefix>.`` (prefixed test topics).
+    """
     path = Path(path or DEFAULT_RULES)
     try:
         data = yaml.safe_load(path.read_text()) or {}
@@ -66,7 +76,7 @@ def load_rules(path: Path | str | None = None) -> list[RoutingRule]:
         rules.append(
             RoutingRule(
                 name=str(raw["name"]),
-                destination=str(raw["destination"]),
+                destination=prefixed(str(raw["destination"]), prefix),
                 themes=frozenset(themes) if themes is not None else None,
                 event_types=frozenset(event_types) if event_types is not None else None,
                 region_prefixes=tuple(str(p) for p in prefixes) if prefixes is not None else None,
@@ -81,11 +91,11 @@ def destinations(rules: list[RoutingRule], theme: str, event_type: str, region_c
 
 
 def _parse_ce_type(ce_type: str) -> tuple[str, str] | None:
-    """``id.go.egov.<theme>.<EventName>.v1`` -> ``(theme, EventName)``; None when not one of ours."""
-    parts = ce_type.split(".")
-    if len(parts) != 6 or parts[:3] != ["id", "go", "egov"] or not parts[5].startswith("v"):
+    """``id.go.egov.<theme>.<EventName>.v<N>`` -> ``(theme, EventName)``; None when not one of ours."""
+    parsed = parse_ce_type(ce_type)
+    if parsed is None:
         return None
-    theme, name = parts[3], parts[4]
+    theme, name, _version = parsed
     et = schemas.EVENT_TYPES.get(name)
     if et is None or et.theme != theme:
         return None
@@ -108,11 +118,7 @@ class Router:
 
     def route(self, headers: list[tuple[str, bytes]] | None, key: bytes | None) -> tuple[str, ...]:
         """Destination topics of a record; empty when headers or key do not identify an event."""
-        ce_type = None
-        for name, value in headers or ():
-            if name == "ce_type":
-                ce_type = value
-                break
+        ce_type = header_value(headers, HEADER_TYPE)
         if ce_type is None or key is None:
             return ()
         cached = self._cache.get((ce_type, key))

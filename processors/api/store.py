@@ -23,6 +23,7 @@ from bus.serde import AvroDeserializer, make_registry_client
 from bus.serde.exceptions import RegistryError, SerdeError
 from processors.api.exceptions import ViewStoreError
 from processors.views.aggregates import VIEWS
+from schemas.topic_names import view_topic
 
 log = logging.getLogger("egov.views.store")
 
@@ -30,11 +31,6 @@ log = logging.getLogger("egov.views.store")
 _REGISTRY_RETRY_S = 1.0
 # Records taken per consume() call.
 _BATCH = 500
-
-
-def view_topic_name(view: str, prefix: str | None = None) -> str:
-    """The compacted topic of ``view`` (``<prefix>.egov.view.<view>`` with a prefix)."""
-    return f"{prefix + '.' if prefix else ''}egov.view.{view}"
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +60,7 @@ class ViewStore:
         poll_timeout_s: float = 0.5,
     ) -> None:
         self._settings = settings
-        self.topics: dict[str, str] = {view: view_topic_name(view, prefix) for view in views}
+        self.topics: dict[str, str] = {view: view_topic(view, prefix) for view in views}
         self._view_of = {topic: view for view, topic in self.topics.items()}
         self._poll_timeout_s = poll_timeout_s
         self._rows: dict[str, dict[str, dict[str, Any]]] = {view: {} for view in views}

@@ -23,6 +23,9 @@ the local store.
 
 from __future__ import annotations
 
+# The changelog's name is a topic-name rule; re-exported for the stream loop (K.changelog_topic).
+from schemas.topic_names import changelog_topic  # noqa: F401
+
 VIEW = b"v"
 SEEN_BATCH = b"s"
 SEEN_ID = b"d"
@@ -47,7 +50,3 @@ def split_ids(packed: bytes) -> list[bytes]:
     n = EVENT_ID_BYTES
     return [packed[i : i + n] for i in range(0, len(packed), n)]
 
-
-def changelog_topic(app_id: str, prefix: str = "") -> str:
-    """The changelog of a worker group's state (as Kafka Streams names them: ``<app>-<store>-changelog``)."""
-    return f"{prefix}{app_id}-views-changelog"

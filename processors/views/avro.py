@@ -1,4 +1,7 @@
-"""Avro schemas of the view rows published to the compacted ``egov.view.<name>`` topics."""
+"""Avro schemas of the view rows published to the compacted ``egov.view.<name>`` topics.
+
+The topic names are :func:`schemas.topic_names.view_topic`'s.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +56,3 @@ def view_schema(view: str) -> dict[str, Any]:
         "doc": f"One row of the {view} central view (key: the view key).",
         "fields": [{"name": n, "type": t, "doc": d} for n, t, d in _COMMON + _FIELDS[view]],
     }
-
-
-def view_topic(view: str) -> str:
-    return f"egov.view.{view}"

@@ -7,6 +7,7 @@ from typing import Any
 from bus.serde import AvroDeserializer, make_registry_client
 from processors.dlq_tools import read_dead_letters  # generic "read a topic to its end"
 from processors.views.aggregates import VIEWS
+from schemas.topic_names import view_topic
 
 
 def load_view(settings, view: str, *, prefix: str | None = None, province: str | None = None,
@@ -16,7 +17,7 @@ def load_view(settings, view: str, *, prefix: str | None = None, province: str |
         from processors.exceptions import ProcessorError
 
         raise ProcessorError(f"unknown view {view!r}; views: {', '.join(VIEWS)}", view=view)
-    topic = f"{prefix + '.' if prefix else ''}egov.view.{view}"
+    topic = view_topic(view, prefix)
     decode = AvroDeserializer(make_registry_client(settings))
     rows: dict[str, dict[str, Any]] = {}
     for record in read_dead_letters(settings, topic):

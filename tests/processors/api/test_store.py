@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from bus.serde.exceptions import AvroDecodeError, RegistryError
-from processors.api.store import ViewStore, view_topic_name
+from processors.api.store import ViewStore
+from schemas.topic_names import view_topic
 
 
 class Msg:
@@ -25,7 +26,7 @@ def store() -> ViewStore:
     return ViewStore(SimpleNamespace(request_timeout_s=1.0), prefix="p")
 
 
-TOPIC = view_topic_name("licensing_throughput", "p")
+TOPIC = view_topic("licensing_throughput", "p")
 
 
 def test_rows_last_per_key_tombstones_and_iso_timestamps():
