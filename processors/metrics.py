@@ -16,7 +16,14 @@ E2E_LATENCY = BulkHistogram(
     ["theme", "since"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
 )
-CONSUMER_LAG = Gauge("egov_consumer_lag_records", "Records not yet consumed, by group and topic.", ["group", "topic"])
+CONSUMER_LAG = Gauge(
+    "egov_consumer_lag_records", "Records not yet consumed, by group and topic (NaN while it cannot be read).", ["group", "topic"]
+)
+LAG_READ_FAILURES = Counter(
+    "egov_processor_lag_read_failures",
+    "Reads of a worker's consumer lag that failed (its gauge is NaN until a read succeeds).",
+    ["group"],
+)
 VIEW_UPDATES = Counter("egov_view_updates", "View rows published, by view.", ["view"])
 REGIONS_PUBLISHING = Gauge(
     "egov_integration_regions_publishing",

@@ -28,6 +28,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from bus.settings import EgovSettings
 from processors.checkpointing import Checkpointer
+from processors.health import LagGauge
 from processors.kafka import clients
 from processors.kafka.exceptions import EngineKafkaError, FencedError
 from processors.pipeline import Pipeline
@@ -62,6 +63,7 @@ class StreamLoop:
         self.tasks: set[int] = set()  # partition numbers (all theme topics: the range assignor co-partitions)
         self.ready = threading.Event()  # set once the loop polls (tests and health checks)
         self.store: StateStore | None = None
+        self.lag = LagGauge(self.app_id)
 
     # -- set-up -----------------------------------------------------------------------
 
@@ -138,21 +140,8 @@ class StreamLoop:
         return [row for p in list(self.tasks) for row in self.store.task(p).view_rows("integration_index|")]
 
     def _publish_lag(self) -> None:
-        """Records not yet consumed, per topic, from librdkafka's cached watermarks (no broker call)."""
-        lag: dict[str, int] = defaultdict(int)
-        try:
-            positions = self.consumer.position([TopicPartition(t, p) for t, p in self.owned])
-        except KafkaException:
-            return
-        for tp in positions:
-            try:
-                _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
-            except KafkaException:
-                continue
-            if high >= 0 and tp.offset >= 0:
-                lag[tp.topic] += max(0, high - tp.offset)
-        for topic, value in lag.items():
-            metrics.CONSUMER_LAG.labels(self.app_id, topic).set(value)
+        """Records not yet consumed, per topic (a failed read sets NaN and counts: see :class:`LagGauge`)."""
+        self.lag.publish(self.consumer, self.owned)
 
     # -- the loop ---------------------------------------------------------------------
 

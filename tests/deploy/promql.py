@@ -22,6 +22,7 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "egov_dlq_events_total": ("counter", frozenset({"theme", "stage"})),
     "egov_e2e_latency_seconds": ("histogram", frozenset({"theme", "since"})),
     "egov_consumer_lag_records": ("gauge", frozenset({"group", "topic"})),
+    "egov_processor_lag_read_failures_total": ("counter", frozenset({"group"})),
     "egov_registry_errors_total": ("counter", frozenset({"operation"})),
     "egov_integration_regions_publishing": ("gauge", frozenset({"province", "theme"})),
     "egov_integration_silent_regions": ("gauge", frozenset({"province", "theme"})),
