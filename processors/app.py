@@ -16,6 +16,7 @@ from faust.app.base import BootStrategy
 
 from bus.serde import make_registry_client
 from bus.settings import EgovSettings
+from processors.exceptions import TopologyError
 from processors.pipeline import Pipeline
 from processors.routing import Router, load_rules
 from processors.service import stream_service
@@ -47,7 +48,9 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
     theme_of_topic = {t.name: t.theme for t in theme_topics}
     partitions = {t.partitions for t in theme_topics}
     if len(partitions) != 1:
-        raise ValueError(f"theme topics must share one partition count, got {sorted(partitions)}")
+        # One task holds a region's state of every theme only when the range assignor co-partitions them.
+        raise TopologyError(f"theme topics must share one partition count, got {sorted(partitions)}",
+                            partitions=sorted(partitions))
 
     app = ProcessorApp(
         settings.processor_app_id,

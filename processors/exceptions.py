@@ -25,3 +25,11 @@ class AggregationError(ProcessorError):
     """An aggregator could not apply an event."""
 
     stage = "aggregate"
+
+
+class TopologyError(ProcessorError):
+    """The catalogue's theme topics cannot be processed by one worker set (e.g. their partition counts differ)."""
+
+
+class UnknownAggregateError(AggregationError):
+    """A view name that no aggregator knows (a programming error: the views are fixed in code)."""

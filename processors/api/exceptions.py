@@ -18,5 +18,9 @@ class ViewFilterError(ViewsApiError):
     """
 
 
+class RollupLevelError(ViewFilterError, ValueError):
+    """A roll-up level that is not ``province`` or ``nation`` (HTTP 422 on ``level``; a ValueError too, as before)."""
+
+
 class ViewStoreError(ViewsApiError):
     """The view store cannot read the view topics (missing topic, broker unreachable)."""

@@ -40,6 +40,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from processors.api.exceptions import RollupLevelError
 from processors.views.aggregates import (
     BUDGET_ABSORPTION,
     COMPLAINT_SERVICE_LEVEL,
@@ -74,7 +75,7 @@ def _place(level: str, province: str | None) -> Row:
 
 def _groups(rows: Iterable[Row], level: str, bucket: str | None) -> dict[tuple, list[Row]]:
     if level not in (PROVINCE, NATION):
-        raise ValueError(f"roll-up level must be {PROVINCE!r} or {NATION!r}, not {level!r}")
+        raise RollupLevelError(f"roll-up level must be {PROVINCE!r} or {NATION!r}, not {level!r}", loc=["query", "level"], input=level)
     groups: dict[tuple, list[Row]] = defaultdict(list)
     for row in rows:
         province = row.get("province_code") if level == PROVINCE else None

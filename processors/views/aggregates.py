@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from processors.exceptions import AggregationError, UnknownAggregateError
 from processors.transform import enrich
 
 INTEGRATION_INDEX = "integration_index"
@@ -179,7 +180,7 @@ def _nth(ordered: list[tuple[int, int]], index: int) -> int:
         seen += count
         if index < seen:
             return value
-    raise IndexError(index)
+    raise AggregationError(f"index {index} is beyond the {seen} values of the multiset", index=index, size=seen)
 
 
 def _ordered(durations: dict[str, int] | list[int]) -> list[tuple[int, int]]:
@@ -263,4 +264,4 @@ def render_row(view: str, key: str, state: dict[str, Any]) -> dict[str, Any]:
             "rejected": state["rejected"],
             "median_processing_hours": _hours(median(durations)) if durations else None,
         }
-    raise KeyError(view)
+    raise UnknownAggregateError(f"no aggregator renders a view named {view!r}", view=view)
