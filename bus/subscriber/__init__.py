@@ -29,7 +29,9 @@ from bus.subscriber.exceptions import (
     UnknownThemeError,
 )
 from bus.subscriber.filters import EventFilter, region_matches
-from bus.subscriber.subscriber import SubscribedEvent, Subscriber, SubscriberStats, Undecodable
+from bus.subscriber.records import SubscribedEvent, Undecodable
+from bus.subscriber.stats import SubscriberStats
+from bus.subscriber.subscriber import Subscriber
 from bus.subscriber.timeparse import parse_time
 
 __all__ = [

@@ -44,7 +44,8 @@ def tail(
 
     from bus.settings import load_settings
     from bus.subscriber.render import event_line, undecodable_line
-    from bus.subscriber.subscriber import Subscriber, Undecodable
+    from bus.subscriber.records import Undecodable
+    from bus.subscriber.subscriber import Subscriber
     from bus.subscriber.timeparse import parse_time
 
     start = parse_time(from_) if from_ else None

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from schemas.regions import region
 
-from bus.subscriber.subscriber import SubscribedEvent, Undecodable
+from bus.subscriber.records import SubscribedEvent, Undecodable
 
 #: How many of an event's own fields a line shows, and how long a value may be.
 KEY_FIELDS = 4

@@ -17,120 +17,26 @@ Semantics, in short (details on :class:`Subscriber`):
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, Message, TopicPartition
-from prometheus_client import Counter
 
-from bus.errors import EgovBusError
 from bus.kafka.exceptions import BrokerUnavailableError, ConsumeError
-from bus.serde import AvroDeserializer, RegistryError, SerdeError, UnknownSchemaError, make_registry_client
-from bus.subscriber.exceptions import (
-    ForeignRecordError,
-    ReplayError,
-    SubscriberClosedError,
-    SubscriberError,
-    TopicMissingError,
-    TransientDecodeError,
-)
+from bus.serde import make_registry_client
+from bus.subscriber.consumer import check_topics, group_consumer
+from bus.subscriber.exceptions import ReplayError, SubscriberClosedError, SubscriberError, TransientDecodeError
 from bus.subscriber.filters import EventFilter, theme_event_types
-from bus.subscriber.offsets import PartitionProgress
+from bus.subscriber.offsets import TP, Assignment
+from bus.subscriber.records import Item, RecordDecoder, Undecodable
+from bus.subscriber.stats import SubscriberStats
 from bus.subscriber.timeparse import to_epoch_ms
-from schemas import by_record_name
-from schemas.base import EventModel
-from schemas.exceptions import SchemaError
+from schemas.topic_names import theme_topic
 
 log = logging.getLogger("egov.subscriber")
-
-RECORDS = Counter(
-    "egov_subscriber_records_total",
-    "Records read by subscribers, by theme and outcome (event, filtered, undecodable).",
-    ["theme", "outcome"],
-)
-
-_TP = tuple[str, int]
-_FIXED_CONFIG = frozenset({"group.id", "enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof"})
-
-
-def _timestamp(msg: Message) -> datetime | None:
-    ts_type, ts = msg.timestamp()
-    if not ts_type or ts < 0:
-        return None
-    return datetime.fromtimestamp(ts / 1000, tz=timezone.utc)
-
-
-@dataclass(frozen=True)
-class SubscribedEvent:
-    """One typed event as read from a theme topic."""
-
-    #: The pydantic model of the event (``schemas.models.<EventType>``).
-    event: EventModel
-    #: Bare event type name, e.g. ``"BudgetAllocated"``.
-    event_type: str
-    theme: str
-    #: The record key: the publishing region's code.
-    key: str | None
-    headers: dict[str, bytes | None]
-    topic: str
-    partition: int
-    offset: int
-    #: The broker timestamp of the record (what ``from_time`` compares with), UTC.
-    timestamp: datetime | None
-    schema_id: int = field(default=0, compare=False)
-
-    @property
-    def region_code(self) -> str:
-        """``event.envelope.region_code`` (equal to the key for records published by egov-bus)."""
-        return self.event.region_code
-
-    def header(self, name: str) -> str | None:
-        """A header as text (CloudEvents headers are UTF-8), None when absent."""
-        value = self.headers.get(name)
-        return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-@dataclass(frozen=True)
-class Undecodable:
-    """A record of a theme topic that is not a valid event, with the reason."""
-
-    theme: str
-    key: str | None
-    headers: dict[str, bytes | None]
-    topic: str
-    partition: int
-    offset: int
-    timestamp: datetime | None
-    raw_value: bytes | None
-    #: The typed error (a ``SerdeError`` or ``SchemaError`` subclass).
-    error: EgovBusError
-
-    @property
-    def reason(self) -> str:
-        return str(self.error)
-
-    @property
-    def error_class(self) -> str:
-        return type(self.error).__name__
-
-
-Item = SubscribedEvent | Undecodable
-
-
-@dataclass
-class SubscriberStats:
-    """Counts since the subscriber started."""
-
-    events: int = 0
-    filtered: int = 0
-    undecodable: int = 0
-    done: int = 0
-    commits: int = 0
 
 
 class _Handling:
@@ -154,6 +60,10 @@ class _Handling:
 class Subscriber:
     """Typed events of chosen themes, in a consumer group, committed after the caller is done.
 
+    The consumer loop and commits live here; :mod:`bus.subscriber.records` decodes records,
+    :mod:`bus.subscriber.offsets` keeps the per-partition bookkeeping,
+    :mod:`bus.subscriber.consumer` configures librdkafka and :mod:`bus.subscriber.stats` counts.
+
     ::
 
         with Subscriber(settings, "finance-dashboard", ["budgeting", "treasury"]) as sub:
@@ -168,8 +78,8 @@ class Subscriber:
 
     ``themes``
         Theme slugs; their topics are ``egov.<theme>.events`` (``<topic_prefix>.`` before
-        it when given). An unknown theme raises :class:`UnknownThemeError`, a missing topic
-        :class:`TopicMissingError`.
+        it when given: :func:`schemas.topic_names.theme_topic`). An unknown theme raises
+        :class:`UnknownThemeError`, a missing topic :class:`TopicMissingError`.
     ``from_time``
         A tz-aware datetime: on the first assignment of each partition the subscriber looks up
         the first offset whose broker timestamp is ``>= from_time`` (``offsets_for_times``)
@@ -218,9 +128,7 @@ class Subscriber:
         by_theme = theme_event_types(themes)
         self.filter = EventFilter.build(list(by_theme), event_types, region_prefix)
         self.themes = list(by_theme)
-        self.topics = {
-            (f"{topic_prefix}.{ets[0].topic}" if topic_prefix else ets[0].topic): theme for theme, ets in by_theme.items()
-        }
+        self.topics = {theme_topic(theme, topic_prefix): theme for theme in by_theme}
         self._from_ms = to_epoch_ms(from_time) if from_time is not None else None
         self._settings = settings
         self._timeout = float(settings.request_timeout_s)
@@ -229,45 +137,20 @@ class Subscriber:
         self._commit_offsets = commit_offsets
         self._commit_interval_s = commit_interval_s
         self.stats = SubscriberStats()
-
-        # Reader schemas resolve records written with an older schema to the current shape.
-        readers = {et.record_name: et.avro_schema for ets in by_theme.values() for et in ets}
-        self._decode = AvroDeserializer(make_registry_client(settings), reader_schemas=readers)
-
-        self._lock = threading.Lock()
-        self._progress: dict[_TP, PartitionProgress] = {}
-        self._replayed: set[_TP] = set()
-        self._assigned: set[_TP] = set()
-        self._at_eof: set[_TP] = set()
-        self._next_offset: dict[_TP, int] = {}
+        self._decode = RecordDecoder(make_registry_client(settings), self.topics, by_theme)
+        self._partitions = Assignment()
         self._dirty = False
         self._last_commit = time.monotonic()
         self._callback_error: BaseException | None = None
         self._brokers_down: KafkaError | None = None
         self._closed = False
 
-        conf = settings.librdkafka_config(
-            **{
-                "group.id": group_id,
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "auto.offset.reset": auto_offset_reset,
-                "isolation.level": "read_committed",
-                # End-of-partition events let ``iter(until_end=True)`` know when it has caught up.
-                "enable.partition.eof": True,
-                "error_cb": self._on_error,
-                "on_commit": self._on_commit,
-                "logger": logging.getLogger("egov.subscriber.librdkafka"),
-            }
+        self._consumer = group_consumer(
+            settings, group_id, auto_offset_reset=auto_offset_reset, error_cb=self._on_error,
+            on_commit=self._on_commit, overrides=overrides,
         )
-        fixed = sorted(k for k in overrides if k in _FIXED_CONFIG)
-        if fixed:
-            # Commit-after-done depends on these: overriding them would silently lose or repeat events.
-            raise SubscriberError(f"librdkafka settings {', '.join(fixed)} are fixed by the subscriber", keys=fixed)
-        conf.update(overrides)
-        self._consumer = Consumer(conf)
         try:
-            self._check_topics()
+            check_topics(self._consumer, self.topics, settings, self._timeout)
             self._consumer.subscribe(
                 list(self.topics), on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
             )
@@ -275,22 +158,7 @@ class Subscriber:
             self._consumer.close()
             raise
 
-    # -- setup and rebalance callbacks -------------------------------------------------
-
-    def _check_topics(self) -> None:
-        try:
-            metadata = self._consumer.list_topics(timeout=self._timeout)
-        except KafkaException as exc:
-            raise BrokerUnavailableError(
-                f"no broker at {self._settings.bootstrap_servers} answered within {self._timeout}s: {exc}",
-                bootstrap_servers=self._settings.bootstrap_servers,
-            ) from exc
-        missing = sorted(t for t in self.topics if t not in metadata.topics)
-        if missing:
-            raise TopicMissingError(
-                f"topic(s) {', '.join(missing)} do not exist (wrong --prefix, or run `egov-bus topics apply`)",
-                topics=missing,
-            )
+    # -- rebalance and client callbacks --------------------------------------------------
 
     def _on_error(self, err: KafkaError) -> None:
         if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
@@ -306,17 +174,11 @@ class Subscriber:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         try:
-            with self._lock:
-                for tp in partitions:
-                    key = (tp.topic, tp.partition)
-                    self._assigned.add(key)
-                    self._progress[key] = PartitionProgress()
-                    self._at_eof.discard(key)
-                    self._next_offset.pop(key, None)
-            fresh = [tp for tp in partitions if (tp.topic, tp.partition) not in self._replayed]
+            self._partitions.assign((tp.topic, tp.partition) for tp in partitions)
+            fresh = self._partitions.not_replayed((tp.topic, tp.partition) for tp in partitions)
             if self._from_ms is None or not fresh:
                 return
-            wanted = [TopicPartition(tp.topic, tp.partition, self._from_ms) for tp in fresh]
+            wanted = [TopicPartition(topic, partition, self._from_ms) for topic, partition in fresh]
             try:
                 found = consumer.offsets_for_times(wanted, timeout=self._timeout)
             except KafkaException as exc:
@@ -329,7 +191,7 @@ class Subscriber:
                 if key in starts:
                     # -1: no record at or after from_time: start at the end (nothing to replay).
                     tp.offset = starts[key] if starts[key] >= 0 else OFFSET_END
-                    self._replayed.add(key)
+                    self._partitions.replayed(key)
             consumer.assign(partitions)
         except BaseException as exc:  # raised again from the poll that ran this callback
             self._callback_error = exc
@@ -341,20 +203,11 @@ class Subscriber:
                 self._commit_sync()
             except SubscriberError as exc:  # the new owner re-reads from the last commit: duplicates, no loss
                 log.warning("commit before rebalance failed: %s", exc)
-        self._forget(partitions)
+        self._partitions.forget((tp.topic, tp.partition) for tp in partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The group already gave these away: committing now would fail.
-        self._forget(partitions)
-
-    def _forget(self, partitions: list[TopicPartition]) -> None:
-        with self._lock:
-            for tp in partitions:
-                key = (tp.topic, tp.partition)
-                self._assigned.discard(key)
-                self._progress.pop(key, None)
-                self._at_eof.discard(key)
-                self._next_offset.pop(key, None)
+        self._partitions.forget((tp.topic, tp.partition) for tp in partitions)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -386,25 +239,18 @@ class Subscriber:
         key = (msg.topic(), msg.partition())
         if err is not None:
             if err.code() == KafkaError._PARTITION_EOF:
-                self._at_eof.add(key)
+                self._partitions.at_end(key)
                 return None
             raise ConsumeError(f"consumer error on {msg.topic()}: {err.str()}", code=err.name(), topic=msg.topic())
         self._brokers_down = None
-        self._at_eof.discard(key)
-        offset = msg.offset()
-        self._next_offset[key] = offset + 1
-        with self._lock:
-            progress = self._progress.setdefault(key, PartitionProgress())
-            progress.handed_out(offset)
+        self._partitions.handed_out(key, msg.offset())
         try:
-            item = self._decode_message(msg)
+            item = self._decode(msg)
         except TransientDecodeError:
             self._seek_back(msg)
             raise
-        theme = item.theme
         if isinstance(item, Undecodable):
-            self.stats.undecodable += 1
-            RECORDS.labels(theme, "undecodable").inc()
+            self.stats.record(item.theme, "undecodable")
             log.warning(
                 "undecodable record %s[%d]@%d: %s: %s",
                 item.topic, item.partition, item.offset, item.error_class, item.reason,
@@ -420,56 +266,18 @@ class Subscriber:
             self.done(item)
             return None
         if not self.filter.accepts(item.event_type, item.region_code):
-            self.stats.filtered += 1
-            RECORDS.labels(theme, "filtered").inc()
+            self.stats.record(item.theme, "filtered")
             self.done(item)
             return None
-        self.stats.events += 1
-        RECORDS.labels(theme, "event").inc()
+        self.stats.record(item.theme, "event")
         return item
 
     def _seek_back(self, msg: Message) -> None:
-        key = (msg.topic(), msg.partition())
-        with self._lock:
-            progress = self._progress.get(key)
-            if progress is not None:
-                progress.withdraw(msg.offset())
-        self._next_offset[key] = msg.offset()
+        self._partitions.withdraw((msg.topic(), msg.partition()), msg.offset())
         try:
             self._consumer.seek(TopicPartition(msg.topic(), msg.partition(), msg.offset()))
         except KafkaException as exc:  # partition revoked meanwhile: its new owner reads it
             log.warning("could not seek back to %s[%d]@%d: %s", msg.topic(), msg.partition(), msg.offset(), exc)
-
-    def _decode_message(self, msg: Message) -> Item:
-        topic = msg.topic()
-        theme = self.topics[topic]
-        raw_key = msg.key()
-        key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
-        headers = dict(msg.headers() or ())
-        common = dict(
-            theme=theme, key=key, headers=headers, topic=topic, partition=msg.partition(), offset=msg.offset(),
-            timestamp=_timestamp(msg),
-        )
-        try:
-            decoded = self._decode(msg.value(), topic)
-            et = by_record_name(decoded.record_name)
-            if et.theme != theme:
-                raise ForeignRecordError(
-                    f"record {decoded.record_name} belongs to theme {et.theme!r}, not to topic {topic}",
-                    record_name=decoded.record_name,
-                )
-            event = et.model.from_avro(decoded.value)
-        except UnknownSchemaError as exc:
-            return Undecodable(raw_value=msg.value(), error=exc, **common)
-        except RegistryError as exc:
-            # Registry unreachable or failing: the record may well be fine, do not skip it.
-            raise TransientDecodeError(
-                f"cannot decode {topic}[{msg.partition()}]@{msg.offset()} now: {exc}",
-                topic=topic, partition=msg.partition(), offset=msg.offset(),
-            ) from exc
-        except (SerdeError, SchemaError, ForeignRecordError) as exc:
-            return Undecodable(raw_value=msg.value(), error=exc, **common)
-        return SubscribedEvent(event=event, event_type=et.name, schema_id=decoded.schema_id, **common)
 
     def next(self, timeout: float = 1.0) -> _Handling:
         """Poll up to ``timeout`` seconds; use as ``with sub.next(t) as ev:``.
@@ -497,7 +305,7 @@ class Subscriber:
         ends once it returns true, e.g. set from a signal handler.
         Without any of these, iterate until the caller stops.
         """
-        ends: dict[_TP, int] = {}
+        ends: dict[TP, int] = {}
         last_record = time.monotonic()
         while stop is None or not stop():
             item = self.poll(poll_timeout)
@@ -522,32 +330,20 @@ class Subscriber:
             yield item
             self.done(item)
 
-    def _caught_up(self, ends: dict[_TP, int]) -> bool:
-        with self._lock:
-            assigned = set(self._assigned)
-        if not assigned:
-            return False
-        for key in assigned:
-            if key in self._at_eof:
-                continue
-            if key not in ends:
-                try:
-                    _low, high = self._consumer.get_watermark_offsets(
-                        TopicPartition(*key), timeout=self._timeout, cached=False
-                    )
-                except KafkaException as exc:
-                    raise ConsumeError(f"no end offset for {key[0]}[{key[1]}] within {self._timeout}s: {exc}") from exc
-                ends[key] = high
-            position = self._next_offset.get(key)
-            if position is None or position < ends[key]:
-                return False
-        return True
+    def _caught_up(self, ends: dict[TP, int]) -> bool:
+        return self._partitions.caught_up(ends, self._end_offset)
+
+    def _end_offset(self, key: TP) -> int:
+        try:
+            _low, high = self._consumer.get_watermark_offsets(TopicPartition(*key), timeout=self._timeout, cached=False)
+        except KafkaException as exc:
+            raise ConsumeError(f"no end offset for {key[0]}[{key[1]}] within {self._timeout}s: {exc}") from exc
+        return high
 
     @property
     def assignment(self) -> list[tuple[str, int]]:
         """The (topic, partition) pairs this member reads now."""
-        with self._lock:
-            return sorted(self._assigned)
+        return self._partitions.owned()
 
     # -- done and commits --------------------------------------------------------------
 
@@ -559,11 +355,8 @@ class Subscriber:
         partition this member no longer owns it does nothing (the new owner reads the
         event again).
         """
-        key = (item.topic, item.partition)
-        with self._lock:
-            progress = self._progress.get(key)
-            position = progress.done(item.offset) if progress is not None else None
-        if progress is None:
+        owned, position = self._partitions.done((item.topic, item.partition), item.offset)
+        if not owned:
             log.debug("done() for %s[%d]@%d: partition not assigned any more", item.topic, item.partition, item.offset)
             return
         self.stats.done += 1
