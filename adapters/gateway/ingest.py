@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from adapters.gateway.auth import ApiKey, ApiKeyStore
 from adapters.gateway.exceptions import Rejected
 from adapters.metrics import GATEWAY_ACCEPTED
-from adapters.privacy import NIK_FIELD, find_raw_nik
 from adapters.sdk import FAILED, Publisher, PublisherError
 from adapters.spool import SpoolError, SpoolFullError
 from bus.errors import EgovBusError
 from schemas import EventType, SchemaValidationError
 from schemas.exceptions import format_loc
+from schemas.privacy import NIK_FIELD, RAW_NIK_MESSAGE, RAW_NIK_RULE, find_raw_nik
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_BATCH_EVENTS = 1000
@@ -94,9 +94,7 @@ class Ingest:
         fields = {k: v for k, v in data.items() if k not in ("event_type",)}
         raw_nik = find_raw_nik({k: v for k, v in fields.items() if k != NIK_FIELD})
         if raw_nik is not None:
-            raise Rejected(422, "invalid", et.theme, [problem(
-                [*loc, *raw_nik], "holds 16 or more digits in a row, which looks like a raw NIK/NIP; send a "
-                f"person's NIK in `{NIK_FIELD}`", "raw_nik")])
+            raise Rejected(422, "invalid", et.theme, [problem([*loc, *raw_nik], RAW_NIK_MESSAGE, RAW_NIK_RULE)])
         fields["region_code"] = owner.region_code
         try:
             return self.publisher.build(et, fields)
@@ -112,7 +110,7 @@ class Ingest:
         config, publisher = self.config, self.publisher
         try:
             results = await run_in_threadpool(
-                publisher.publish_many, events, wait=True, timeout=config.ack_timeout_s,
+                publisher.publish_many_acked, events, timeout=config.ack_timeout_s,
                 traceparents=[traceparent] * len(events) if traceparent else None,
             )
         except SpoolFullError as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 from adapters.importer.mapping import ColumnMapping
 from adapters.importer.reader import SourceRow, csv_header, detect_format, read_rows
-from adapters.privacy import NIK_FIELD, find_raw_nik
+from adapters.privacy import NIK_FIELD, check_no_raw_nik
 from adapters.privacy.exceptions import MissingPseudonymKeyError
 from adapters.sdk import ACKED, SPOOLED, Publisher
 from bus.errors import EgovBusError
@@ -124,12 +124,8 @@ class Importer:
             return None
         try:
             fields = self.mapping.apply(source.data)
-            raw_nik = find_raw_nik({k: v for k, v in fields.items() if k != NIK_FIELD})
-            if raw_nik is not None:
-                raise EgovBusError(
-                    f"{format_loc(raw_nik)}: holds 16 or more digits in a row, which looks like a raw NIK/NIP; "
-                    f"a person's NIK belongs in the `{NIK_FIELD}` column, which is pseudonymized"
-                )
+            # Before pseudonymizing: only the `nik` column may hold a NIK (RawNikError names the column).
+            check_no_raw_nik({k: v for k, v in fields.items() if k != NIK_FIELD})
             return self.publisher.build(
                 self.event_type, fields, region_code=fields.pop("region_code", None) or self.region_code,
                 source_system=fields.pop("source_system", None) or self.source_system,
@@ -142,7 +138,7 @@ class Importer:
 
     def _publish(self, batch: list[tuple[SourceRow, Any]], result: ImportResult) -> None:
         try:
-            outcomes = self.publisher.publish_many([event for _, event in batch], wait=True)
+            outcomes = self.publisher.publish_many_acked([event for _, event in batch])
         except EgovBusError as exc:
             for source, _ in batch:
                 result.errors.append(RowError(source.row, source.line, f"not published: {exc}"))

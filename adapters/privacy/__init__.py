@@ -2,11 +2,18 @@
 
 A raw NIK never leaves the region: :class:`Pseudonymizer` turns it into a
 keyed HMAC-SHA256 ``nik_pseudonym`` plus the derived fields (sex, age band,
-district code) a schema asks for; :func:`find_raw_nik` is the guard that
-refuses an event carrying a NIK anywhere else.
+district code) a schema asks for; :func:`check_no_raw_nik` is the guard that
+refuses an event carrying a NIK anywhere else (the rule itself, shared with the
+central side, is :mod:`schemas.privacy`).
 """
 
-from adapters.privacy.exceptions import InvalidNikError, MissingPseudonymKeyError, PrivacyError, RawNikError
+from adapters.privacy.exceptions import (
+    InvalidAgeError,
+    InvalidNikError,
+    MissingPseudonymKeyError,
+    PrivacyError,
+    RawNikError,
+)
 from adapters.privacy.pseudonym import (
     NIK_FIELD,
     PERSON_FIELDS,
@@ -28,5 +35,6 @@ __all__ = [
     "PrivacyError",
     "MissingPseudonymKeyError",
     "InvalidNikError",
+    "InvalidAgeError",
     "RawNikError",
 ]

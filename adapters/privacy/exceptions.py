@@ -17,3 +17,7 @@ class InvalidNikError(PrivacyError):
 
 class RawNikError(PrivacyError):
     """A raw NIK was found in a field that would leave the region."""
+
+
+class InvalidAgeError(PrivacyError, ValueError):
+    """An age (for an age band) is negative."""

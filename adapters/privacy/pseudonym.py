@@ -15,21 +15,25 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from adapters.privacy.exceptions import InvalidNikError, MissingPseudonymKeyError, RawNikError
+from adapters.privacy.exceptions import InvalidAgeError, InvalidNikError, MissingPseudonymKeyError, RawNikError
+from schemas.privacy import NIK_FIELD, RAW_NIK_RULE, find_raw_nik, raw_nik_message
 from schemas.regions import parse_nik
 
-#: The input field that carries a raw NIK (SDK dicts, gateway bodies, importer rows).
-NIK_FIELD = "nik"
+__all__ = [
+    "NIK_FIELD",
+    "PERSON_FIELDS",
+    "PersonFields",
+    "Pseudonymizer",
+    "age_band",
+    "check_no_raw_nik",
+    "find_raw_nik",
+]
+
 #: The fields a NIK turns into; a schema declares the subset it needs.
 PERSON_FIELDS = ("nik_pseudonym", "sex", "age_band", "district_code")
 
 _MIN_KEY_CHARS = 16
 _NIK_SEPARATORS = re.compile(r"[\s.\-]")
-_NIK = re.compile(r"\d{16}")
-# Hex identifiers (pseudonyms and digests: 64 characters; trace ids, dashless UUIDs: 32) may
-# contain 16 digits in a row by chance; they are not NIKs and are skipped by the guard. A run
-# of digits alone is never skipped, however long.
-HEX_ID = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{32,}")
 
 _AGE_BAND_WIDTH = 5
 _AGE_BAND_TOP = 85
@@ -38,7 +42,7 @@ _AGE_BAND_TOP = 85
 def age_band(age: int) -> str:
     """Five-year band, ``"25-29"``; ``"85+"`` from 85 on (small counts at the top)."""
     if age < 0:
-        raise ValueError(f"age {age} is negative")
+        raise InvalidAgeError(f"age {age} is negative", age=age)
     if age >= _AGE_BAND_TOP:
         return f"{_AGE_BAND_TOP}+"
     low = age - age % _AGE_BAND_WIDTH
@@ -157,41 +161,8 @@ class Pseudonymizer:
         return out
 
 
-def _suspicious(text: str) -> bool:
-    if len(text) < 16 or not _NIK.search(text):
-        return False
-    return bool(_NIK.search(HEX_ID.sub(" ", text)))
-
-
-def find_raw_nik(value: Any, path: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-    """Path of the first string holding 16 or more digits in a row, or ``None``.
-
-    A NIK (16 digits) or a NIP (18 digits) must only travel as a pseudonym;
-    64-character hex digests are not counted.
-    """
-    if isinstance(value, str):
-        return path if _suspicious(value) else None
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            found = find_raw_nik(item, (*path, key))
-            if found is not None:
-                return found
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            found = find_raw_nik(item, (*path, index))
-            if found is not None:
-                return found
-    return None
-
-
 def check_no_raw_nik(value: Any) -> None:
-    """Raise :class:`RawNikError` naming the field if ``value`` holds a raw NIK."""
+    """Raise :class:`RawNikError` naming the field if ``value`` holds a raw NIK (rule: :mod:`schemas.privacy`)."""
     found = find_raw_nik(value)
     if found is not None:
-        where = ".".join(str(p) for p in found) or "value"
-        raise RawNikError(
-            f"{where}: holds 16 or more digits in a row, which looks like a raw NIK/NIP; "
-            f"send a person's NIK in the `{NIK_FIELD}` field so it is pseudonymized",
-            loc=found,
-            rule="raw_nik",
-        )
+        raise RawNikError(raw_nik_message(found), loc=found, rule=RAW_NIK_RULE)

@@ -18,35 +18,22 @@ import fastavro
 import fastavro._write
 
 from adapters.metrics import ACKED, FAILED, PUBLISHED, SPOOLED
-from adapters.privacy.pseudonym import find_raw_nik
 from adapters.privacy.exceptions import RawNikError
 from bus.serde import AvroEncodeError, AvroSerializer, pack_header
 from schemas import EventType
-from schemas.cloudevents import CONTENT_TYPE, HEADER_TRACEPARENT, SPECVERSION, ce_source
-
-# The header contract lives in schemas.cloudevents; the codec writes the same headers
-# (checked by tests/adapters/sdk) without per-event validation on the hot path.
-CE_SPECVERSION = SPECVERSION
-TRACEPARENT = HEADER_TRACEPARENT
-
-
-def ce_time(moment: datetime) -> str:
-    """RFC 3339 UTC with milliseconds, ``2025-03-01T08:15:00.000Z`` (``moment`` is aware UTC)."""
-    return moment.isoformat(timespec="milliseconds")[:23] + "Z"
+from schemas.privacy import RAW_NIK_RULE, find_raw_nik, may_hold_raw_nik, raw_nik_message
+# The CloudEvents headers (names, layout, ce_time and traceparent) are schemas.cloudevents';
+# the codec writes them without per-event validation on the hot path. ce_time, CE_SPECVERSION
+# and rfc3339_millis keep their names here for the SDK's callers.
+from schemas.cloudevents import CONTENT_TYPE, binary_headers, ce_source, traceparent_for  # noqa: F401
+from schemas.cloudevents import SPECVERSION as CE_SPECVERSION  # noqa: F401
+from schemas.cloudevents import format_time as ce_time
+from schemas.cloudevents import format_time_ms as rfc3339_millis
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MS = timedelta(milliseconds=1)
 _EPOCH_DAYS = date(1970, 1, 1).toordinal()
-# Quick pre-filter for the raw-NIK guard, run over the encoded value: digits -> 0x00, any other
-# byte -> 0x01, then look for 16 zero bytes. Two C passes; 5-8x faster than re's \d{16} here.
-_DIGITS_TO_ZERO = bytes(0 if 0x30 <= i <= 0x39 else 1 for i in range(256))
-_SIXTEEN_DIGITS = b"\x00" * 16
-
-
-def has_digit_run(value: bytes) -> bool:
-    """True if ``value`` holds 16 ASCII digits in a row."""
-    return value.translate(_DIGITS_TO_ZERO).find(_SIXTEEN_DIGITS) >= 0
 _WRITE_OPTIONS = {"strict": False, "strict_allow_default": False, "disable_tuple_notation": False}
 if getattr(fastavro._write, "CYTHON_MODULE", 0):
     # fastavro's compiled encoder entry point below schemaless_writer: same code, no per-call setup.
@@ -58,33 +45,6 @@ else:  # pure-Python fastavro: go through the public API
         fastavro.schemaless_writer(out, schema, record)
         buf += out.getvalue()
 
-# Small caches for the hot path: region code -> key bytes, unix day -> "YYYY-MM-DDT".
-_KEYS: dict[str, bytes] = {}
-_DAYS: dict[int, str] = {}
-
-
-_HMS: dict[int, str] = {}
-_MILLI_SUFFIX = [f".{milli:03d}Z" for milli in range(1000)]
-
-
-def rfc3339_millis(ms: int) -> str:
-    """``2025-03-01T08:15:00.123Z`` from Unix milliseconds (cached pieces, no strftime)."""
-    day, ms_of_day = divmod(ms, 86_400_000)
-    prefix = _DAYS.get(day)
-    if prefix is None:
-        if len(_DAYS) > 4096:
-            _DAYS.clear()
-        prefix = _DAYS[day] = date.fromordinal(_EPOCH_DAYS + day).isoformat() + "T"
-    second, milli = divmod(ms_of_day, 1000)
-    hms = _HMS.get(second)
-    if hms is None:
-        minutes, sec = divmod(second, 60)
-        hms = _HMS[second] = f"{minutes // 60:02d}:{minutes % 60:02d}:{sec:02d}"  # at most 86,400 entries
-    return prefix + hms + _MILLI_SUFFIX[milli]
-
-
-_SPECVERSION_HEADER = ("ce_specversion", CE_SPECVERSION)
-_CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE)
 _SMALL_LONGS = [bytes([(n << 1) ^ (n >> 63)]) if -64 <= n < 64 else b"" for n in range(64)]
 _SIX_BYTE_CONTINUATION = 0x8080808080
 
@@ -180,16 +140,6 @@ def physical_schema(schema: Any) -> Any:
     return schema
 
 
-def traceparent_for(event_id: str) -> str:
-    """A W3C ``traceparent`` rooted at the event: trace id = the event id's 32 hex digits.
-
-    The span id starts with a letter: 16 hex characters that happened to be all digits would
-    look like a NIK to anyone scanning the bus for one (1 event in ~2,000 otherwise).
-    """
-    hex_id = event_id.replace("-", "")
-    return f"00-{hex_id}-e{hex_id[17:]}-01"
-
-
 class EventCodec:
     """Encodes events of one type for one topic.
 
@@ -209,7 +159,6 @@ class EventCodec:
         "parsed",
         "header",
         "ce_type",
-        "text_fields",
         "acked",
         "spooled",
         "failed",
@@ -220,7 +169,6 @@ class EventCodec:
         "_body",
         "_converts",
         "_event_type_bytes",
-        "_ce_type_header",
         "_pairs",
         "_last_produced",
         "_named",
@@ -256,11 +204,8 @@ class EventCodec:
             body = {**physical, "fields": physical["fields"][1:]}
             self._body = fastavro.parse_schema(body, self._named)
         self._event_type_bytes = _string_bytes(event_type.name)
-        self._ce_type_header = ("ce_type", event_type.ce_type)
-        self._pairs: dict[tuple[str, str], tuple[bytes, tuple[str, str], bytes]] = {}
+        self._pairs: dict[tuple[str, str], tuple[bytes, str, bytes]] = {}
         self._last_produced: tuple[Any, bytes] = (None, b"")
-        # Free-text fields a raw NIK could hide in (pseudonyms are checked by their own type).
-        self.text_fields = tuple(_text_fields(schema))
         self.acked = PUBLISHED.labels(self.theme, ACKED)
         self.spooled = PUBLISHED.labels(self.theme, SPOOLED)
         self.failed = PUBLISHED.labels(self.theme, FAILED)
@@ -286,8 +231,8 @@ class EventCodec:
 
         The envelope (fixed by the contract) is written by :func:`_envelope_bytes`;
         the event's own fields by fastavro with the physical body schema. Raises
-        :class:`RawNikError` when a free-text field holds what looks like a raw
-        NIK, :class:`AvroEncodeError` when a value does not fit.
+        :class:`RawNikError` when a string field holds what looks like a raw
+        NIK (:mod:`schemas.privacy`), :class:`AvroEncodeError` when a value does not fit.
         """
         fields = event.__dict__
         envelope = fields["envelope"].__dict__
@@ -322,23 +267,13 @@ class EventCodec:
                     event_type=self.event_type.name,
                 ) from exc
             value = bytes(buf)
-        # One regex pass in C over the bytes; the field-by-field check only runs on a hit
-        # (a 64-hex pseudonym contains 16 digits in a row now and then).
-        if self.text_fields and value.translate(_DIGITS_TO_ZERO).find(_SIXTEEN_DIGITS) >= 0:
+        # The byte pre-filter (two C passes over the value); the field-by-field check only runs
+        # on a hit (a 64-hex pseudonym contains 16 digits in a row now and then).
+        if may_hold_raw_nik(value):
             self.check_no_raw_nik(fields)
         if traceparent is None:
-            hex_id = event_id.replace("-", "")
-            traceparent = f"00-{hex_id}-e{hex_id[17:]}-01"  # see traceparent_for
-        headers = [
-            ("ce_id", event_id),
-            pair[1],
-            self._ce_type_header,
-            ("ce_time", rfc3339_millis(occurred_ms)),
-            _SPECVERSION_HEADER,
-            _CONTENT_TYPE_HEADER,
-            (TRACEPARENT, traceparent),
-        ]
-        return pair[2], value, headers
+            traceparent = traceparent_for(event_id)
+        return pair[2], value, binary_headers(event_id, pair[1], self.ce_type, rfc3339_millis(occurred_ms), traceparent)
 
     def headers_from_value(self, value: bytes) -> list[tuple[str, str]]:
         """The headers of a record rebuilt from its value: delivery reports do not carry headers.
@@ -347,23 +282,18 @@ class EventCodec:
         the event id like the default.
         """
         event_id, region_code, source_system, occurred_ms = envelope_of(value)
-        return [
-            ("ce_id", event_id),
-            ("ce_source", ce_source(region_code, source_system)),
-            self._ce_type_header,
-            ("ce_time", rfc3339_millis(occurred_ms)),
-            _SPECVERSION_HEADER,
-            _CONTENT_TYPE_HEADER,
-            (TRACEPARENT, traceparent_for(event_id)),
-        ]
+        return binary_headers(
+            event_id, ce_source(region_code, source_system), self.ce_type, rfc3339_millis(occurred_ms),
+            traceparent_for(event_id),
+        )
 
-    def _pair(self, region_code: str, source_system: str) -> tuple[bytes, tuple[str, str], bytes]:
-        # Envelope bytes of (region_code, source_system), their ce_source header, the record key.
+    def _pair(self, region_code: str, source_system: str) -> tuple[bytes, str, bytes]:
+        # Envelope bytes of (region_code, source_system), their ce_source, the record key.
         if len(self._pairs) > 10_000:
             self._pairs.clear()
         pair = self._pairs[(region_code, source_system)] = (
             _string_bytes(region_code) + _string_bytes(source_system),
-            ("ce_source", ce_source(region_code, source_system)),
+            ce_source(region_code, source_system),
             region_code.encode(),
         )
         return pair
@@ -411,21 +341,20 @@ class EventCodec:
             ) from exc
         return bytes(buf)
 
-    def check_no_raw_nik(self, record: dict[str, Any]) -> None:
-        """Refuse an event with 16+ digits in a row in a free-text field."""
-        for name in self.text_fields:
-            value = record.get(name)
-            if value is None or (value.__class__ is str and len(value) < 16):
-                continue
-            found = find_raw_nik(value, (name,))
-            if found is not None:
-                raise RawNikError(
-                    f"{self.event_type.name}.{name}: holds 16 or more digits in a row, which looks like a raw "
-                    "NIK/NIP; send a person's NIK in the `nik` field so it is pseudonymized",
-                    loc=found,
-                    rule="raw_nik",
-                    event_type=self.event_type.name,
-                )
+    def check_no_raw_nik(self, fields: dict[str, Any]) -> None:
+        """Refuse an event with a raw-NIK-shaped string in any field, envelope included.
+
+        The rule (:mod:`schemas.privacy`) is the central transform's, so an event
+        this lets through is not refused there either.
+        """
+        found = find_raw_nik({**fields, "envelope": fields["envelope"].__dict__})
+        if found is not None:
+            raise RawNikError(
+                raw_nik_message(found, f"{self.event_type.name}."),
+                loc=found,
+                rule=RAW_NIK_RULE,
+                event_type=self.event_type.name,
+            )
 
     def encode(self, record: dict[str, Any]) -> bytes:
         """Wire-format value of an Avro dict (logical values), through fastavro's own conversions."""
@@ -444,15 +373,10 @@ class EventCodec:
     def headers(self, envelope: Any, traceparent: str | None = None) -> list[tuple[str, str]]:
         """CloudEvents binary-mode headers plus ``traceparent``."""
         event_id = envelope.event_id
-        return [
-            ("ce_id", event_id),
-            ("ce_source", self.source(envelope.region_code, envelope.source_system)),
-            ("ce_type", self.ce_type),
-            ("ce_time", envelope.occurred_at.isoformat(timespec="milliseconds")[:23] + "Z"),
-            ("ce_specversion", CE_SPECVERSION),
-            ("content-type", CONTENT_TYPE),
-            (TRACEPARENT, traceparent or traceparent_for(event_id)),
-        ]
+        return binary_headers(
+            event_id, self.source(envelope.region_code, envelope.source_system), self.ce_type,
+            ce_time(envelope.occurred_at), traceparent or traceparent_for(event_id),
+        )
 
 
 def _logical_fields(schema: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, int, int], ...]]:
@@ -479,19 +403,6 @@ def _logical_fields(schema: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str,
             elif logical is not None and logical != "uuid":
                 raise AvroEncodeError(f"{schema['name']}.{field['name']}: logical type {logical} is not supported")
     return tuple(millis), tuple(dates), tuple(decimals)
-
-
-def _text_fields(schema: dict[str, Any]) -> list[str]:
-    out = []
-    for field in schema["fields"][1:]:  # the envelope's strings are codes and names
-        ftype = field["type"]
-        types = ftype if isinstance(ftype, list) else [ftype]
-        for t in types:
-            if t == "string" or (isinstance(t, dict) and t.get("type") == "array" and t.get("items") == "string"):
-                if not field["name"].endswith("pseudonym"):
-                    out.append(field["name"])
-                break
-    return out
 
 
 CodecFactory = Callable[[EventType], EventCodec]

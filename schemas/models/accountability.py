@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -59,7 +63,7 @@ class PerformanceAgreementSigned(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     agreement_id: Text = Field(description='Identifier of the agreement in e-SAKIP.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     signatory_position: Text = Field(description='Position (jabatan) of the signatory, e.g. kepala dinas.')
     indicator_count: AvroInt = Field(description='Number of performance indicators in the agreement.')
     budget: Money = Field(description='Budget that supports the agreement, in rupiah.')

@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -58,6 +62,6 @@ class SkpTargetSet(EventModel):
     skp_id: Text = Field(description='Identifier of the SKP in e-kinerja.')
     nik_pseudonym: NikPseudonym = Field(description="Keyed HMAC-SHA256 pseudonym (64 hex chars) of the employee's NIK; the raw NIK never leaves the region.")
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     target_count: AvroInt = Field(description='Number of performance targets (rencana hasil kerja).')
     approved_by_position: Text = Field(description='Position (jabatan) of the appraising superior.')

@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -60,6 +64,6 @@ class OfficialLetterSent(EventModel):
     letter_number: Text = Field(description='Official letter number.')
     classification_code: Text = Field(description='Archive classification code (kode klasifikasi arsip).')
     security_level: Text = Field(description='Security classification: biasa, terbatas, rahasia or sangat rahasia.')
-    sender_agency_code: Text = Field(description='Sending agency (SKPD/OPD code).')
-    recipient_agency_code: Text = Field(description='Receiving agency code.')
+    sender_agency_code: AgencyCode = Field(description='Sending agency (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
+    recipient_agency_code: AgencyCode = Field(description='Receiving agency code. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     recipient_region_code: RegionCode | None = Field(None, description='Kemendagri code of the receiving region, when it is another region.')

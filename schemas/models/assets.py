@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -57,7 +61,7 @@ class AssetRegistered(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     asset_id: Text = Field(description='Identifier of the asset in the regional asset system.')
     asset_code: Text = Field(description='Goods classification code (kode barang).')
-    agency_code: Text = Field(description='Agency that holds the asset (SKPD/OPD code).')
+    agency_code: AgencyCode = Field(description='Agency that holds the asset (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     asset_category: Text = Field(description='Inventory card (KIB): A land, B equipment, C buildings, D roads/networks, E other fixed assets, F construction in progress.')
     acquisition_value: Money = Field(description='Acquisition value in rupiah.')
     acquired_on: date = Field(description='Date the asset was acquired.')

@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -57,10 +61,10 @@ class BudgetAllocated(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     allocation_id: Text = Field(description='Identifier of the allocation (DPA line) in SIPD; unique within the region.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
-    program_code: Text = Field(description='Program code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02").')
-    activity_code: Text = Field(description='Activity (kegiatan) code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02.2.01").')
-    sub_activity_code: Text | None = Field(None, description='Sub-activity code, when the allocation is at that level.')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
+    program_code: ProgramCode = Field(description='Program code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): urusan.bidang.program, e.g. "1.02.02".')
+    activity_code: ActivityCode = Field(description='Activity (kegiatan) code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): program.level.kegiatan, e.g. "1.02.02.2.01".')
+    sub_activity_code: SubActivityCode | None = Field(None, description='Sub-activity (sub kegiatan) code, when the allocation is at that level: activity.sub, e.g. "1.02.02.2.01.0001" ("1.02.02.2.01.01" in the first Permendagri 90/2019 lists).')
     amount: Money = Field(description='Allocated amount in rupiah.')
 
 
@@ -76,10 +80,10 @@ class BudgetShiftPosted(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     shift_id: Text = Field(description='Identifier of the budget shift in SIPD.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
-    from_program_code: Text = Field(description='Program code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02").')
-    from_activity_code: Text = Field(description='Activity (kegiatan) code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02.2.01").')
-    to_program_code: Text = Field(description='Program code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02").')
-    to_activity_code: Text = Field(description='Activity (kegiatan) code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02.2.01").')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
+    from_program_code: ProgramCode = Field(description='Program code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): urusan.bidang.program, e.g. "1.02.02".')
+    from_activity_code: ActivityCode = Field(description='Activity (kegiatan) code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): program.level.kegiatan, e.g. "1.02.02.2.01".')
+    to_program_code: ProgramCode = Field(description='Program code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): urusan.bidang.program, e.g. "1.02.02".')
+    to_activity_code: ActivityCode = Field(description='Activity (kegiatan) code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): program.level.kegiatan, e.g. "1.02.02.2.01".')
     amount: Money = Field(description='Shifted amount in rupiah.')
     legal_basis: Text = Field(description='Number of the decree or regulation that authorises the shift.')

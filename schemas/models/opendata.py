@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -55,7 +59,7 @@ class DatasetPublished(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     dataset_id: Text = Field(description='Identifier of the dataset on the portal.')
     title: Text = Field(description='Title of the dataset.')
-    producer_agency_code: Text = Field(description='Data producer agency (produsen data, SKPD/OPD code).')
+    producer_agency_code: AgencyCode = Field(description='Data producer agency (produsen data, SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     license: Text = Field(description='Licence, e.g. CC-BY-4.0.')
     update_frequency: Text = Field(description='How often it is updated: harian, bulanan, tahunan, ...')
     url: Text = Field(description='Public URL of the dataset.')

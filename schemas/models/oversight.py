@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -41,7 +45,7 @@ class AuditFindingRecorded(EventModel):
     finding_id: Text = Field(description='Identifier of the finding.')
     audit_id: Text = Field(description='Identifier of the audit assignment.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    audited_agency_code: Text = Field(description='Audited agency (SKPD/OPD code).')
+    audited_agency_code: AgencyCode = Field(description='Audited agency (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     finding_category: Text = Field(description='Category: ketidakpatuhan, kelemahan SPI, 3E (economy/efficiency/effectiveness), or other.')
     recommendation: Text = Field(description='Recommendation to follow the finding up (no personal data).')
     potential_loss: Money | None = Field(None, description='Potential loss to the region in rupiah, if any.')

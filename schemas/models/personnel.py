@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope, Sex  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -41,7 +45,7 @@ class EmployeeAppointed(EventModel):
     nik_pseudonym: NikPseudonym = Field(description="Keyed HMAC-SHA256 pseudonym (64 hex chars) of the employee's NIK; the raw NIK never leaves the region.")
     sex: Sex = Field(description='Sex as recorded in the population register: L (laki-laki) or P (perempuan).')
     age_band: AgeBand = Field(description='Five-year age band such as "25-29" (or "85+"), derived at the region; never the birth date.')
-    agency_code: Text = Field(description='Agency the employee is appointed to (SKPD/OPD code).')
+    agency_code: AgencyCode = Field(description='Agency the employee is appointed to (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     employment_type: Text = Field(description='PNS or PPPK.')
     position_title: Text = Field(description='Title of the position (jabatan).')
     rank_grade: Text | None = Field(None, description='Rank/grade (golongan/ruang, e.g. "III/a"), for PNS.')
@@ -61,7 +65,7 @@ class EmployeeRetired(EventModel):
     nik_pseudonym: NikPseudonym = Field(description="Keyed HMAC-SHA256 pseudonym (64 hex chars) of the employee's NIK; the raw NIK never leaves the region.")
     sex: Sex = Field(description='Sex as recorded in the population register: L (laki-laki) or P (perempuan).')
     age_band: AgeBand = Field(description='Five-year age band such as "25-29" (or "85+"), derived at the region; never the birth date.')
-    agency_code: Text = Field(description='Agency the employee last worked in (SKPD/OPD code).')
+    agency_code: AgencyCode = Field(description='Agency the employee last worked in (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     retirement_type: Text = Field(description='Reason: batas usia (age limit), atas permintaan sendiri (own request), meninggal (death), or other.')
     effective_on: date = Field(description='Date the retirement takes effect.')
 
@@ -77,8 +81,8 @@ class EmployeeTransferred(EventModel):
 
     envelope: Envelope = Field(description='The common event envelope.')
     nik_pseudonym: NikPseudonym = Field(description="Keyed HMAC-SHA256 pseudonym (64 hex chars) of the employee's NIK; the raw NIK never leaves the region.")
-    from_agency_code: Text = Field(description='Agency the employee leaves (SKPD/OPD code).')
-    to_agency_code: Text = Field(description='Agency the employee joins (SKPD/OPD code).')
+    from_agency_code: AgencyCode = Field(description='Agency the employee leaves (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
+    to_agency_code: AgencyCode = Field(description='Agency the employee joins (SKPD/OPD code). Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     to_region_code: RegionCode | None = Field(None, description='Kemendagri code of the receiving region, when the transfer crosses regions.')
     position_title: Text = Field(description='Title of the new position.')
     effective_on: date = Field(description='Date the transfer takes effect.')

@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -44,7 +48,7 @@ class MusrenbangProposalSubmitted(EventModel):
     district_code: DistrictCode | None = Field(None, description="Kecamatan the proposal comes from, when the forum is below regency level; must lie inside the envelope's region.")
     title: Text = Field(description='Short title of the proposed activity (no personal data).')
     proposing_body: Text = Field(description='Who proposed it: a village, a community group or an agency (no personal names).')
-    program_code: Text | None = Field(None, description='Program code the proposal is mapped to, if already mapped.')
+    program_code: ProgramCode | None = Field(None, description='Program code the proposal is mapped to, if already mapped. Shape: urusan.bidang.program, e.g. "1.02.02".')
     estimated_cost: Money = Field(description='Estimated cost in rupiah.')
 
 

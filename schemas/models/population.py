@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope, Sex  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,

@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -59,7 +63,7 @@ class ProcurementPlanPublished(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     plan_id: Text = Field(description='RUP code in SiRUP.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     package_name: Text = Field(description='Name of the procurement package.')
     procurement_method: Text = Field(description='Method: tender, seleksi, e-purchasing, pengadaan langsung, penunjukan langsung, swakelola.')
     estimated_value: Money = Field(description='Planned value (pagu) in rupiah.')

@@ -12,7 +12,9 @@ from pydantic import Field
 from schemas.base import EventModel
 from schemas.models.common import Envelope  # noqa: F401
 from schemas.types import (  # noqa: F401
+    ActivityCode,
     AgeBand,
+    AgencyCode,
     AvroInt,
     AvroLong,
     DistrictCode,
@@ -20,8 +22,10 @@ from schemas.types import (  # noqa: F401
     FiscalYear,
     Money,
     NikPseudonym,
+    ProgramCode,
     RegionCode,
     SourceSystem,
+    SubActivityCode,
     Text,
     UtcDatetime,
     Uuid,
@@ -40,9 +44,9 @@ class BudgetRealizationPosted(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     realization_id: Text = Field(description='Identifier of the realisation entry; unique within the region.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
-    program_code: Text = Field(description='Program code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02").')
-    activity_code: Text = Field(description='Activity (kegiatan) code from the Kepmendagri 050-5889/2021 classification (e.g. "1.02.02.2.01").')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
+    program_code: ProgramCode = Field(description='Program code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): urusan.bidang.program, e.g. "1.02.02".')
+    activity_code: ActivityCode = Field(description='Activity (kegiatan) code of the Permendagri 90/2019 nomenclature (Kepmendagri 050-5889/2021): program.level.kegiatan, e.g. "1.02.02.2.01".')
     amount: Money = Field(description='Realised amount in rupiah.')
     sp2d_number: Text | None = Field(None, description='The SP2D that paid this realisation, when known.')
 
@@ -59,7 +63,7 @@ class Sp2dIssued(EventModel):
     envelope: Envelope = Field(description='The common event envelope.')
     sp2d_number: Text = Field(description='SP2D number; unique within the region and fiscal year.')
     fiscal_year: FiscalYear = Field(description='Fiscal (budget) year, e.g. 2025; checked to lie in 2000..2100.')
-    agency_code: Text = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD.')
+    agency_code: AgencyCode = Field(description='Kode unit kerja (SKPD/OPD code) of the regional agency, as used in SIPD. Shape: the bidang urusan ("1.02") or the SIPD unit code ("1.02.0.00.0.00.01.0000").')
     payment_type: Text = Field(description='Payment mechanism: LS, UP, GU or TU.')
     amount: Money = Field(description='Gross amount paid in rupiah.')
     issued_at: UtcDatetime = Field(description='When the SP2D was issued (UTC).')
