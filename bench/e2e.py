@@ -43,7 +43,7 @@ reported without a target.
 
 Writes ``bench/results/e2e.json``.
 
-    .venv/bin/python bench/e2e.py [--rates 1000,5000,10000] [--duration 60] [--drain-timeout 60]
+    .venv/bin/python -m bench.e2e [--rates 1000,5000,10000] [--duration 60] [--drain-timeout 60]
 """
 
 from __future__ import annotations
@@ -63,11 +63,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
-    ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, provision, verdict,
-)
+from bench.common import ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, provision, verdict
 
 RESULTS = ROOT / "bench" / "results" / "e2e.json"
 TARGETS_P99_MS = {1_000: 150.0, 5_000: 250.0, 10_000: 1_000.0}  # rate (events/s) -> p99 (ms), rate held
@@ -84,7 +80,6 @@ def follow_view(bootstrap: str, registry_url: str, topic: str, out: str, ready: 
     """Record every view record of ``topic`` as (key, events_total, receive time, CreateTime s)."""
     from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-    sys.path.insert(0, str(ROOT))
     from bus.serde import AvroDeserializer, make_registry_client
     from bus.settings import load_settings
 

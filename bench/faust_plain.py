@@ -24,11 +24,8 @@ from pathlib import Path
 
 import faust
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bus.serde import AvroDeserializer, make_registry_client  # noqa: E402
-from bus.settings import load_settings  # noqa: E402
+from bus.serde import AvroDeserializer, make_registry_client
+from bus.settings import load_settings
 
 
 def main() -> None:

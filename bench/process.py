@@ -53,7 +53,7 @@ on a shared, noisy machine a ratio within one round cancels what both readers
 suffered alike. Next to it: each reader's best round and median rate, and the
 ratio of the best rounds (``ratio_vs_raw``). Writes ``bench/results/process.json``.
 
-    .venv/bin/python bench/process.py [--events 200000] [--rounds 3] [--guarantees exactly_once,at_least_once]
+    .venv/bin/python -m bench.process [--events 200000] [--rounds 3] [--guarantees exactly_once,at_least_once]
         [--workers-list 1,2] [--skip-faust]
 """
 
@@ -74,15 +74,13 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import (  # noqa: E402
+from bench.common import (
     ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, produce_all, provision, round_ratios,
     verdict,
 )
-from bus.serde import AvroDeserializer, make_registry_client, unpack_header  # noqa: E402
-from devtools.devstack.process import stop_child  # noqa: E402
-from bus.settings import load_settings  # noqa: E402
+from bus.serde import AvroDeserializer, make_registry_client, unpack_header
+from bus.settings import load_settings
+from devtools.devstack.process import stop_child
 
 RESULTS = ROOT / "bench" / "results" / "process.json"
 TARGET_RATIO_VS_RAW = 0.7
@@ -131,7 +129,7 @@ def run_faust_plain(settings: Any, lag: Lag, schema_ids: list[int], topics: list
     )
     log = open(log_dir / f"{app_id}.log", "wb")
     started = time.time()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "faust_plain.py")], stdout=log,
+    proc = subprocess.Popen([sys.executable, "-m", "bench.faust_plain"], cwd=ROOT, stdout=log,
                             stderr=subprocess.STDOUT, env=env)
     stable_t = None
     try:

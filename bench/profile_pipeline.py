@@ -10,7 +10,10 @@ changelog records and the RocksDB write. Nothing is produced: the difference
 between this rate and B2's worker rate is what librdkafka's produce,
 transactions and the consume loop cost.
 
-    .venv/bin/python bench/profile_pipeline.py [--events 50000] [--batch 2000] [--top 25] [--output FILE.prof]
+The pipeline is the worker's own, wired by :func:`processors.app.build_app`
+(the same rules, region-code mapping, view topics and de-duplication window).
+
+    .venv/bin/python -m bench.profile_pipeline [--events 50000] [--batch 2000] [--top 25] [--output FILE.prof]
 """
 
 from __future__ import annotations
@@ -26,11 +29,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import encode_events, new_prefix, produce_all, provision  # noqa: E402
-from bus.serde import make_registry_client  # noqa: E402
-from bus.settings import load_settings  # noqa: E402
+from bench.common import encode_events, new_prefix, produce_all, provision
+from bus.settings import load_settings
 
 
 def fetch(settings: Any, topics: list[str], partitions: int, n: int) -> list[Any]:
@@ -61,11 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     from confluent_kafka.admin import AdminClient
     from rocksdict import WriteBatch
 
-    from processors.pipeline import Pipeline
-    from processors.routing import Router, load_rules
-    from processors.state.store import StateStore
-    from processors.transform import current_region_code
-    from topics.catalog import load_catalog
+    from processors.app import build_app
+    from processors.state import StateStore
 
     settings = load_settings(spool_dir=tempfile.mkdtemp(prefix="egov-bench-spool-"))
     admin = AdminClient(settings.librdkafka_config())
@@ -78,12 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     del events
     records = fetch(settings, topics, 12, n)
 
-    registry = make_registry_client(settings)
-    catalog = load_catalog(prefix=prefix)
-    theme_of_topic = {t.name: t.theme for t in catalog.of_kind("theme")}
-    rules = [type(r)(**{**r.__dict__, "destination": f"{prefix}.{r.destination}"}) for r in load_rules(None)]
-    pipeline = Pipeline(registry, Router(rules, region_of_key=current_region_code), theme_of_topic,
-                        view_topic_name=lambda v: f"{prefix}.egov.view.{v}")
+    # The worker's own wiring; the app is only built, never started (its data dir stays unused).
+    settings = settings.model_copy(update={"processor_data_dir": tempfile.mkdtemp(prefix="egov-bench-unused-")})
+    pipeline = build_app(settings, topic_prefix=prefix).egov_stream.pipeline
     pipeline.warm()
     polls = [records[i:i + args.batch] for i in range(0, len(records), args.batch)]
 

@@ -49,12 +49,10 @@ import fastavro
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import ROOT, machine, now_iso, round_ratios, verdict  # noqa: E402
-from adapters.sdk import Publisher  # noqa: E402
-from bus.settings import load_settings  # noqa: E402
-from schemas import event_type as lookup  # noqa: E402
+from adapters.sdk import Publisher
+from bench.common import ROOT, machine, now_iso, round_ratios, verdict
+from bus.settings import load_settings
+from schemas import event_type as lookup
 
 RESULTS = ROOT / "bench" / "results" / "publish.json"
 TARGET_RATIO_VS_FASTAVRO = 0.7

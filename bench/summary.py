@@ -7,7 +7,7 @@ read (its figures would be an older run's). Each result file lists its targets
 in one shape (``bench/common.py`` ``verdict``: ``target``, ``measured``,
 ``met``, ``line``); this prints those lines and a count.
 
-    .venv/bin/python bench/summary.py [--since EPOCH_SECONDS] FILE...
+    .venv/bin/python -m bench.summary [--since EPOCH_SECONDS] FILE...
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 # `make bench [BENCH=publish|process|e2e]`: the benchmarks against a private local stack (stopped at the end).
 # Without BENCH (or BENCH=all) all three run: B1 publish, B2 process, B3 e2e.
 # `deploy/bench.sh NAME [ARGS...]` runs one benchmark with its own arguments (e.g. `process --events 50000`).
+# Each runs from the repository root as a module (`.venv/bin/python -m bench.NAME`): bench/ imports the
+# public API of the installed packages, with no sys.path hack.
 # Results go to bench/results/*.json; docs/benchmarks.md records them. At the end, every target of the
 # benchmarks that ran against its measured figure (bench/summary.py over the result files they wrote).
 set -euo pipefail
@@ -23,7 +25,7 @@ RESULTS=()
 for name in publish process e2e; do
   if [ "$WHICH" = all ] || [ "$WHICH" = "$name" ]; then
     echo "== bench/$name.py"
-    .venv/bin/python "bench/$name.py" "$@"
+    .venv/bin/python -m "bench.$name" "$@"
     out="bench/results/$name.json" prev=""
     for arg in "$@"; do  # the result file, should --output have moved it
       case "$arg" in --output=*) out="${arg#--output=}" ;; esac
@@ -33,4 +35,4 @@ for name in publish process e2e; do
     RESULTS+=("$out")
   fi
 done
-.venv/bin/python bench/summary.py --since "$SINCE" "${RESULTS[@]}"
+.venv/bin/python -m bench.summary --since "$SINCE" "${RESULTS[@]}"
