@@ -19,6 +19,16 @@ import fastavro._write
 
 from adapters.metrics import ACKED, FAILED, PUBLISHED, SPOOLED
 from adapters.privacy.exceptions import RawNikError
+from adapters.sdk.avro_bytes import (  # the hand-written Avro pieces, under the names the codec uses
+    SMALL_LONGS as _SMALL_LONGS,
+    envelope_of,
+    is_contract_envelope as _is_contract_envelope,
+    logical_fields as _logical_fields,
+    long_bytes as _long_bytes,
+    physical_schema,
+    string_bytes as _string_bytes,
+    uuid_bytes as _uuid_bytes,
+)
 from bus.serde import AvroEncodeError, AvroSerializer, pack_header
 from schemas import EventType
 from schemas.privacy import RAW_NIK_RULE, find_raw_nik, may_hold_raw_nik, raw_nik_message
@@ -44,100 +54,6 @@ else:  # pure-Python fastavro: go through the public API
         out = io.BytesIO()
         fastavro.schemaless_writer(out, schema, record)
         buf += out.getvalue()
-
-_SMALL_LONGS = [bytes([(n << 1) ^ (n >> 63)]) if -64 <= n < 64 else b"" for n in range(64)]
-_SIX_BYTE_CONTINUATION = 0x8080808080
-
-
-def _long_bytes(n: int) -> bytes:
-    """Avro ``long``: zig-zag, then base-128 varint (the 6-byte case, today's timestamps, unrolled)."""
-    if 0 <= n < 64:
-        return _SMALL_LONGS[n]
-    z = (n << 1) ^ (n >> 63)
-    if 0x800000000 <= z < 0x40000000000:
-        return (
-            (z & 0x7F) | (z << 1 & 0x7F00) | (z << 2 & 0x7F0000) | (z << 3 & 0x7F000000)
-            | (z << 4 & 0x7F00000000) | (z << 5 & 0x7F0000000000) | _SIX_BYTE_CONTINUATION
-        ).to_bytes(6, "little")
-    out = bytearray()
-    while z >= 0x80:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
-def _read_long(data: bytes, pos: int) -> tuple[int, int]:
-    shift = result = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return (result >> 1) ^ -(result & 1), pos
-        shift += 7
-
-
-def _read_string(data: bytes, pos: int) -> tuple[str, int]:
-    size, pos = _read_long(data, pos)
-    return data[pos : pos + size].decode(), pos + size
-
-
-def envelope_of(value: bytes) -> tuple[str, str, str, int]:
-    """``(event_id, region_code, source_system, occurred_at ms)`` from a wire-format value.
-
-    The envelope is the first field of every event, so it is readable without the schema.
-    """
-    event_id, pos = _read_string(value, 5)
-    _event_type, pos = _read_string(value, pos)
-    region_code, pos = _read_string(value, pos)
-    source_system, pos = _read_string(value, pos)
-    occurred_ms, _pos = _read_long(value, pos)
-    return event_id, region_code, source_system, occurred_ms
-
-
-def _string_bytes(text: str) -> bytes:
-    """Avro ``string``: length as a long, then UTF-8."""
-    raw = text.encode()
-    return _long_bytes(len(raw)) + raw
-
-
-_UUID_PREFIX = _long_bytes(36)
-
-
-def _uuid_bytes(text: str) -> bytes:
-    # A validated event id is the canonical 36-character form.
-    return _UUID_PREFIX + text.encode() if len(text) == 36 else _string_bytes(text)
-
-
-_CONTRACT_ENVELOPE = (
-    ("event_id", "string"),
-    ("event_type", "string"),
-    ("region_code", "string"),
-    ("source_system", "string"),
-    ("occurred_at", "long"),
-    ("produced_at", "long"),
-    ("schema_version", "int"),
-)
-
-
-def _is_contract_envelope(schema: Any) -> bool:
-    if not isinstance(schema, dict) or schema.get("type") != "record":
-        return False
-    shape = []
-    for field in schema["fields"]:
-        ftype = field["type"]
-        shape.append((field["name"], ftype.get("type") if isinstance(ftype, dict) else ftype))
-    return tuple(shape) == _CONTRACT_ENVELOPE
-
-
-def physical_schema(schema: Any) -> Any:
-    """The schema without logical types: same bytes on the wire, no per-value conversion in fastavro."""
-    if isinstance(schema, dict):
-        return {k: physical_schema(v) for k, v in schema.items() if k not in ("logicalType", "precision", "scale")}
-    if isinstance(schema, list):
-        return [physical_schema(item) for item in schema]
-    return schema
 
 
 class EventCodec:
@@ -377,32 +293,6 @@ class EventCodec:
             event_id, self.source(envelope.region_code, envelope.source_system), self.ce_type,
             ce_time(envelope.occurred_at), traceparent or traceparent_for(event_id),
         )
-
-
-def _logical_fields(schema: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, int, int], ...]]:
-    envelope = {f["name"]: f["type"] for f in schema["fields"][0]["type"]["fields"]}
-    for name in ("occurred_at", "produced_at"):
-        if not (isinstance(envelope.get(name), dict) and envelope[name].get("logicalType") == "timestamp-millis"):
-            raise AvroEncodeError(f"{schema['name']}: envelope.{name} is not timestamp-millis")
-    millis, dates, decimals = [], [], []
-    for field in schema["fields"][1:]:
-        ftype = field["type"]
-        for t in ftype if isinstance(ftype, list) else [ftype]:
-            if not isinstance(t, dict):
-                continue
-            if t.get("type") in ("record", "map") or (t.get("type") == "array" and isinstance(t.get("items"), dict)):
-                # Nested structures would need a recursive conversion; none exists today.
-                raise AvroEncodeError(f"{schema['name']}.{field['name']}: nested {t.get('type')} is not supported")
-            logical = t.get("logicalType")
-            if logical == "timestamp-millis":
-                millis.append(field["name"])
-            elif logical == "date":
-                dates.append(field["name"])
-            elif logical == "decimal" and t.get("type") == "bytes":
-                decimals.append((field["name"], int(t.get("scale", 0)), int(t["precision"])))
-            elif logical is not None and logical != "uuid":
-                raise AvroEncodeError(f"{schema['name']}.{field['name']}: logical type {logical} is not supported")
-    return tuple(millis), tuple(dates), tuple(decimals)
 
 
 CodecFactory = Callable[[EventType], EventCodec]

@@ -20,6 +20,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from bus.serde import AvroDeserializer, make_registry_client
+from bus.retry import RetryPolicy
 from bus.serde.exceptions import RegistryError, SerdeError
 from processors.api.exceptions import ViewStoreError
 from processors.views.aggregates import VIEWS
@@ -27,8 +28,9 @@ from schemas.topic_names import view_topic
 
 log = logging.getLogger("egov.views.store")
 
-# After a registry outage, wait this long before decoding the same record again.
-_REGISTRY_RETRY_S = 1.0
+# The reader's waits while the view topics are missing or the registry is away (then it decodes the
+# same record again): the one retry policy, capped at 2 s so the API is ready soon after either is back.
+_RETRY = RetryPolicy(initial_s=0.25, cap_s=2.0, floor_s=0.05)
 # Records taken per consume() call.
 _BATCH = 500
 
@@ -142,6 +144,7 @@ class ViewStore:
         decode = AvroDeserializer(make_registry_client(self._settings))
         consumer = Consumer(conf)
         try:
+            topics_wait = _RETRY.backoff()
             while not self._stopping.is_set():
                 try:
                     self._assign(consumer)
@@ -149,7 +152,8 @@ class ViewStore:
                 except (ViewStoreError, KafkaException) as exc:
                     self._set_error(str(exc))
                     log.warning("view store waiting for topics: %s", exc)
-                    self._stopping.wait(1.0)
+                    self._stopping.wait(topics_wait.next_delay())
+            registry_wait = _RETRY.backoff()
             checked = time.monotonic()
             while not self._stopping.is_set():
                 batch = consumer.consume(_BATCH, self._poll_timeout_s)
@@ -160,9 +164,11 @@ class ViewStore:
                     if not self._apply(msg, decode):
                         # Registry unreachable: read from here again later, never skip a record.
                         self._rewind(consumer, batch[i:])
-                        self._stopping.wait(_REGISTRY_RETRY_S)
+                        self._stopping.wait(registry_wait.next_delay())
                         break
                     self._caught_up_to(msg.topic(), msg.partition(), msg.offset() + 1)
+                else:
+                    registry_wait.reset()  # the whole batch decoded: the registry answers again
                 # Not only when idle: under steady traffic a partition whose end is a
                 # transaction marker would otherwise never count as caught up.
                 if not batch or time.monotonic() - checked > self._poll_timeout_s:

@@ -9,11 +9,16 @@ from typing import Any
 from confluent_kafka import KafkaError, TopicPartition
 from rocksdict import WriteBatch
 
+from bus.retry import RetryPolicy
 from processors.state import keys as K
 from processors.state.exceptions import StateError
 from processors.state.store import StateStore, delete_seen, put_seen
 
 log = logging.getLogger("egov.processors.state")
+
+#: Re-asks of a changelog partition's watermarks that contradict the local checkpoint (its metadata may
+#: still be settling after a leader change): three asks in all, a jittered pause of up to 0.5 s, then 1 s.
+WATERMARK_REASK = RetryPolicy(initial_s=0.5, cap_s=1.0, floor_s=0.1, max_attempts=3)
 
 #: Past this without progress, a changelog that does not reach its end is an error (an open
 #: transaction of a killed worker aborts within the transaction timeout, 10 s).
@@ -94,13 +99,16 @@ def restore_tasks(store: StateStore, consumer: Any, partitions: list[int], chang
 def _watermarks(consumer: Any, changelog: str, partition: int, timeout_s: float, checkpoint: int | None) -> tuple[int, int]:
     """The partition's (log start, end); asked again before an answer that would wipe local state is believed."""
     tp = TopicPartition(changelog, partition)
-    for attempt in range(3):
+    backoff = WATERMARK_REASK.backoff()
+    attempts = WATERMARK_REASK.max_attempts or 1
+    for attempt in range(attempts):
         low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
         if checkpoint is None or low <= checkpoint <= high:
             break
         log.warning("task %d: changelog %s reports [%d, %d) but the local checkpoint is %d (attempt %d)",
                     partition, changelog, low, high, checkpoint, attempt + 1)
-        time.sleep(0.5)  # back-off between queries of a partition whose metadata may be settling
+        if attempt + 1 < attempts:
+            time.sleep(backoff.next_delay())  # back-off between queries of a partition whose metadata may be settling
     return low, high
 
 
