@@ -111,10 +111,6 @@ def new_trace_id() -> str:
     return secrets.token_hex(16)
 
 
-def _format_traceparent(trace_id: str, span_id: str) -> str:
-    return f"00-{trace_id}-{span_id}-01"
-
-
 def traceparent_for(event_id: str) -> str:
     """A W3C ``traceparent`` rooted at the event: trace id = the event id's 32 hex digits.
 
@@ -122,7 +118,7 @@ def traceparent_for(event_id: str) -> str:
     look like a NIK to anyone scanning the bus for one (1 event in ~2,000 otherwise).
     """
     hex_id = event_id.replace("-", "")
-    return _format_traceparent(hex_id, "e" + hex_id[17:])
+    return f"00-{hex_id}-e{hex_id[17:]}-01"
 
 
 def _traceparent(trace_id: str | None) -> str:
@@ -137,7 +133,8 @@ def _traceparent(trace_id: str | None) -> str:
             rule="trace_id",
         )
     # A span id starting with a hex letter, for the reason given in traceparent_for.
-    return _format_traceparent(trace_id, secrets.choice("abcdef") + secrets.token_hex(8)[1:])
+    span_id = secrets.choice("abcdef") + secrets.token_hex(8)[1:]
+    return f"00-{trace_id}-{span_id}-01"
 
 
 def binary_headers(
@@ -150,17 +147,11 @@ def binary_headers(
     for :func:`build_headers` and the SDK's hot path alike. confluent-kafka's
     ``produce`` encodes ``str`` values as UTF-8.
     """
-    out = [
-        (HEADER_ID, event_id),
-        (HEADER_SOURCE, source),
-        (HEADER_TYPE, ce_type),
-        (HEADER_TIME, time),
-        _SPECVERSION_PAIR,
-        _CONTENT_TYPE_PAIR,
-    ]
-    if traceparent is not None:
-        out.append((HEADER_TRACEPARENT, traceparent))
-    return out
+    if traceparent is None:
+        return [(HEADER_ID, event_id), (HEADER_SOURCE, source), (HEADER_TYPE, ce_type), (HEADER_TIME, time),
+                _SPECVERSION_PAIR, _CONTENT_TYPE_PAIR]
+    return [(HEADER_ID, event_id), (HEADER_SOURCE, source), (HEADER_TYPE, ce_type), (HEADER_TIME, time),
+            _SPECVERSION_PAIR, _CONTENT_TYPE_PAIR, (HEADER_TRACEPARENT, traceparent)]
 
 
 def header_value(headers: Iterable[tuple[str, Any]] | None, name: str) -> Any:
