@@ -85,6 +85,15 @@ def test_raw_nik_outside_the_nik_field_is_422(gateway) -> None:
     assert "3201014501900001" not in response.text
 
 
+def test_control_character_and_code_shape_are_422_naming_the_field(gateway) -> None:
+    # Issue 11: a NUL byte (PostgreSQL cannot store it) was accepted in an agency code.
+    response = gateway.post("/v1/events/BudgetAllocated", {**BUDGET, "agency_code": "1.02\u0000"})
+    assert response.status_code == 422
+    assert [(p["loc"], p["type"]) for p in response.json()["detail"]] == [(["body", "agency_code"], "control_character")]
+    shape = gateway.post("/v1/events/BudgetAllocated", {**BUDGET, "program_code": "1.2.02"})
+    assert [(p["loc"], p["type"]) for p in shape.json()["detail"]] == [(["body", "program_code"], "program_code")]
+
+
 def test_oversized_body_is_413(gateway) -> None:
     response = gateway.post("/v1/events/BudgetAllocated", {**BUDGET, "allocation_id": "x" * 70_000})
     assert response.status_code == 413
