@@ -2,11 +2,13 @@
 
 Runs ``lint-imports`` as ``make test`` and CI do, from the repository root, so
 a violating import anywhere in the runtime packages fails the suite with
-import-linter's report (which module imports which, on what line).
+import-linter's report (which module imports which, on what line). ``bench/``
+is not runtime and not under the contracts, but it may use public names only.
 """
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -22,3 +24,32 @@ def test_the_import_contracts_are_kept() -> None:
     )
     assert proc.returncode == 0, f"lint-imports failed (exit {proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
     assert "0 broken" in proc.stdout, proc.stdout
+
+
+_RUNTIME = ("schemas", "bus", "topics", "adapters", "processors", "devtools")
+
+
+def _bench_imports() -> list[tuple[str, str, str]]:
+    """(file, module, name) of every egov-bus import in bench/*.py; name is "" for ``import module``."""
+    found = []
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in _RUNTIME:
+                found.extend((path.name, node.module, alias.name) for alias in node.names)
+            elif isinstance(node, ast.Import):
+                found.extend((path.name, a.name, "") for a in node.names if a.name.split(".")[0] in _RUNTIME)
+    return found
+
+
+def test_bench_uses_public_names_only_and_no_sys_path_hack() -> None:
+    imports = _bench_imports()
+    assert imports, "bench/ imports nothing of egov-bus?"
+    private = [(f, m, n) for f, m, n in imports if any(part.startswith("_") for part in [*m.split("."), n] if part)]
+    assert not private, f"bench/ imports private names: {private}"
+    hacks = [
+        p.name for p in (ROOT / "bench").glob("*.py")
+        for node in ast.walk(ast.parse(p.read_text(), str(p)))
+        if isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name)
+        and node.value.id == "sys"
+    ]
+    assert not hacks, f"bench/ scripts edit sys.path (run them as python -m bench.<name>): {hacks}"

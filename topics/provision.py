@@ -14,6 +14,8 @@ catalogue applies to the single local broker.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import CancelledError
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -126,13 +128,15 @@ class ApplyReport:
 
 
 def _wait(futures: dict[Any, Any], timeout: float, what: str) -> dict[Any, Any]:
+    """Each future's result, or its KafkaException (the caller decides); no answer in time is a ProvisioningError."""
     results: dict[Any, Any] = {}
     for key, fut in futures.items():
         try:
             results[key] = fut.result(timeout=timeout)
         except KafkaException as exc:
             results[key] = exc
-        except Exception as exc:  # concurrent.futures.TimeoutError and friends
+        except (FutureTimeoutError, CancelledError) as exc:
+            # Anything else a future raises is a bug and propagates as itself.
             raise ProvisioningError(f"{what} {key}: no answer within {timeout}s ({type(exc).__name__}: {exc})") from exc
     return results
 

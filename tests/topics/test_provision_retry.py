@@ -86,3 +86,12 @@ def test_await_returns_when_the_condition_holds_and_names_what_it_waited_for_on_
     _await(lambda: next(answers), 5.0, "new topics to appear")
     with pytest.raises(ProvisioningError, match=r"timed out after 0.01s waiting for new topics to appear"):
         _await(lambda: False, 0.01, "new topics to appear")
+
+
+def test_a_future_without_an_answer_in_time_is_a_provisioning_error() -> None:
+    from topics.provision import _wait
+
+    pending: Future = Future()  # never completed: the broker did not answer
+    with pytest.raises(ProvisioningError, match=r"describing t: no answer within 0.01s \(TimeoutError"):
+        _wait({"t": pending}, 0.01, "describing")
+    assert _wait({"t": _done(_DENIED)}, 0.01, "describing") == {"t": _DENIED}
