@@ -44,7 +44,12 @@ REQUIRED = (HEADER_ID, HEADER_SOURCE, HEADER_TYPE, HEADER_TIME, HEADER_SPECVERSI
 #: Every header this binding writes, in the order it writes them.
 HEADER_NAMES = REQUIRED + (HEADER_TRACEPARENT,)
 
-_SOURCE = re.compile(r"/id/go/(?P<region>\d{2}(?:\.\d{2})?)/(?P<system>[A-Za-z0-9][A-Za-z0-9._-]{0,63})")
+_REGION_PART = r"\d{2}(?:\.\d{2})?"
+_SYSTEM_PART = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+#: ``ce_source`` as a plain regular expression: no named groups, so JSON Schema (the AsyncAPI
+#: export) reads it as Python does.
+SOURCE_PATTERN = rf"/id/go/{_REGION_PART}/{_SYSTEM_PART}"
+_SOURCE = re.compile(rf"/id/go/(?P<region>{_REGION_PART})/(?P<system>{_SYSTEM_PART})")
 _CE_TYPE = re.compile(
     re.escape(NAMESPACE_ROOT) + r"\.(?P<theme>[a-z]+)\.(?P<name>[A-Z][A-Za-z0-9]*)\.v(?P<version>[1-9][0-9]*)"
 )
@@ -330,6 +335,7 @@ __all__ = [
     "HEADER_TRACEPARENT",
     "HEADER_NAMES",
     "REQUIRED",
+    "SOURCE_PATTERN",
     "CloudEventHeaders",
     "CloudEventHeaderError",
     "binary_headers",

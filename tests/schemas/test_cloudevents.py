@@ -9,6 +9,7 @@ import pytest
 import schemas
 from schemas.cloudevents import (
     HEADER_NAMES,
+    SOURCE_PATTERN,
     CloudEventHeaderError,
     binary_headers,
     build_headers,
@@ -204,6 +205,23 @@ def test_traceparent_for_is_rooted_at_the_event_id():
 )
 def test_parse_ce_type(ce_type, expected):
     assert parse_ce_type(ce_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "ok"),
+    [("/id/go/32.01/sipd", True), ("/id/go/32/oss-depok", True), ("/id/go/3/sipd", False), ("/id/go/32.01/", False)],
+)
+def test_source_pattern_is_the_parser_rule(source, ok):
+    import re
+
+    assert bool(re.fullmatch(SOURCE_PATTERN, source)) is ok
+    headers = dict(_valid())
+    headers["ce_source"] = source.encode()
+    if ok:
+        assert parse_headers(headers).source == source
+    else:
+        with pytest.raises(CloudEventHeaderError):
+            parse_headers(headers)
 
 
 def test_header_value():
