@@ -5,7 +5,8 @@ the Avro record ``id.go.egov.budgeting.BudgetAllocated``, travels on
 ``egov.budgeting.events`` (dead letters on ``egov.budgeting.dlq``) and carries
 the CloudEvents type ``id.go.egov.budgeting.BudgetAllocated.v1``. Topic names
 are built by :mod:`schemas.topic_names` (``theme_topic`` and ``dlq_topic`` are
-re-exported here for ``schemas.theme_topic``).
+re-exported here for ``schemas.theme_topic``); registry subject names by
+:func:`bus.serde.topic_record_name_strategy`.
 """
 
 from __future__ import annotations
@@ -65,10 +66,6 @@ class EventType:
     def parsed_schema(self) -> dict[str, Any]:
         """The schema parsed by fastavro (parse once, reuse)."""
         return fastavro.parse_schema(self.avro_schema)
-
-    def subject(self, topic: str | None = None) -> str:
-        """TopicRecordNameStrategy subject ``<topic>-<record full name>`` (theme topic by default)."""
-        return f"{topic or self.topic}-{self.record_name}"
 
 
 def _load() -> dict[str, EventType]:

@@ -81,7 +81,6 @@ def test_naming_of_topics_subjects_and_ce_types():
         "budgeting", "id.go.egov.budgeting.BudgetAllocated", "egov.budgeting.events", "egov.budgeting.dlq",
         "id.go.egov.budgeting.BudgetAllocated.v1",
     )
-    assert et.subject() == "egov.budgeting.events-id.go.egov.budgeting.BudgetAllocated"
     assert schemas.event_type(et.record_name) is et and schemas.event_type(et.ce_type) is et
     assert schemas.by_record_name(et.record_name) is et and schemas.by_ce_type(et.ce_type) is et
     assert [e.name for e in schemas.events_of_theme("licensing")] == ["PermitApplied", "PermitIssued", "PermitRejected"]

@@ -6,9 +6,22 @@ import json
 from typing import Any
 
 import schemas
-from schemas.cloudevents import CONTENT_TYPE, SPECVERSION
+from schemas.cloudevents import (
+    CONTENT_TYPE,
+    HEADER_CONTENT_TYPE,
+    HEADER_ID,
+    HEADER_SOURCE,
+    HEADER_SPECVERSION,
+    HEADER_TIME,
+    HEADER_TRACEPARENT,
+    HEADER_TYPE,
+    REQUIRED,
+    SOURCE_PATTERN,
+    SPECVERSION,
+)
 from schemas.regions import provinces
 from schemas.samples import sample_event
+from schemas.topic_names import PROVINCE_FEED_TEMPLATE, prefixed
 from topics.catalog import Catalog, TopicSpec
 from topics.exports.common import config_value
 
@@ -52,26 +65,26 @@ def cloudevents_headers_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "CloudEvents 1.0 Kafka protocol binding, binary mode (see schemas.cloudevents).",
-        "required": ["ce_id", "ce_source", "ce_type", "ce_time", "ce_specversion", "content-type"],
+        "required": list(REQUIRED),
         "properties": {
-            "ce_id": {"type": "string", "format": "uuid", "description": "Equals envelope.event_id: the idempotency key."},
-            "ce_source": {
+            HEADER_ID: {"type": "string", "format": "uuid", "description": "Equals envelope.event_id: the idempotency key."},
+            HEADER_SOURCE: {
                 "type": "string",
-                "pattern": r"^/id/go/\d{2}(\.\d{2})?/[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                "pattern": f"^{SOURCE_PATTERN}$",
                 "description": "/id/go/<region_code>/<source_system>.",
             },
-            "ce_type": {"type": "string", "description": "id.go.egov.<theme>.<EventName>.v1."},
-            "ce_time": {"type": "string", "format": "date-time", "description": "envelope.occurred_at, RFC 3339 UTC."},
-            "ce_specversion": {"type": "string", "const": SPECVERSION},
-            "content-type": {"type": "string", "const": CONTENT_TYPE, "description": "Confluent wire-format Avro."},
-            "traceparent": {"type": "string", "description": "W3C trace context: 00-<trace id>-<span id>-01."},
+            HEADER_TYPE: {"type": "string", "description": "id.go.egov.<theme>.<EventName>.v1."},
+            HEADER_TIME: {"type": "string", "format": "date-time", "description": "envelope.occurred_at, RFC 3339 UTC."},
+            HEADER_SPECVERSION: {"type": "string", "const": SPECVERSION},
+            HEADER_CONTENT_TYPE: {"type": "string", "const": CONTENT_TYPE, "description": "Confluent wire-format Avro."},
+            HEADER_TRACEPARENT: {"type": "string", "description": "W3C trace context: 00-<trace id>-<span id>-01."},
         },
     }
 
 
 def _event_message(et: schemas.EventType) -> dict[str, Any]:
     headers = cloudevents_headers_schema()
-    headers["properties"] = {**headers["properties"], "ce_type": {"type": "string", "const": et.ce_type}}
+    headers["properties"] = {**headers["properties"], HEADER_TYPE: {"type": "string", "const": et.ce_type}}
     example = sample_event(et.name)
     return {
         "name": et.name,
@@ -179,12 +192,10 @@ def asyncapi(catalog: Catalog, *, title: str = "egov-bus events", version: str =
     routed = catalog.of_kind("routed")
     if routed:
         first = routed[0]
-        prefix = f"{catalog.prefix}." if catalog.prefix else ""
-        address = prefix + "egov.province.{province_code}.events"
         cid = "egov.province.events"
         channels[cid] = {
-            "address": address,
-            "title": "egov.province.{province_code}.events",
+            "address": prefixed(PROVINCE_FEED_TEMPLATE, catalog.prefix),
+            "title": PROVINCE_FEED_TEMPLATE,
             "description": f"Per-province feeds ({len(routed)} topics): every theme's events of one province and its kabupaten/kota.",
             "parameters": {
                 "province_code": {

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import schemas
+from bus.serde.registry import topic_record_name_strategy
+from schemas.topic_names import province_feed_topic
 from topics.catalog import Catalog
 
 
@@ -82,7 +84,7 @@ def markdown(catalog: Catalog) -> str:
     if routed:
         r = routed[0]
         out.append(
-            f"| `egov.province.<code>.events` ({len(routed)} topics) | routed | {r.partitions} | {r.replication_factor} | "
+            f"| `{province_feed_topic('<code>')}` ({len(routed)} topics) | routed | {r.partitions} | {r.replication_factor} | "
             f"{r.config.get('cleanup.policy', '')} | {int(r.config['retention.ms']) // 86_400_000} d | every event type |"
         )
     out += [
@@ -100,7 +102,7 @@ def markdown(catalog: Catalog) -> str:
                 "",
                 et.doc,
                 "",
-                f"- Avro record `{et.record_name}`, subject `{et.subject(topic.name)}`",
+                f"- Avro record `{et.record_name}`, subject `{topic_record_name_strategy(topic.name, et.record_name)}`",
                 f"- CloudEvents type `{et.ce_type}`",
                 "",
                 *_fields_table(et.avro_schema["fields"][1:]),
