@@ -30,6 +30,7 @@ from adapters.privacy import Pseudonymizer
 from adapters.sdk import Publisher
 from adapters.simulator import generate_events
 from schemas.regions import is_current_region
+from schemas.topic_names import theme_topic
 from topics.catalog import load_catalog
 from topics.provision import apply
 
@@ -70,7 +71,7 @@ def encode_events(settings: Any, prefix: str, seed: int, count: int) -> tuple[li
     """
     publisher = Publisher(
         settings, source_system="bench", component=f"bench-{uuid.uuid4().hex[:6]}",
-        spool=None, topic_for=lambda et: f"{prefix}.{et.topic}",
+        spool=None, topic_for=lambda et: theme_topic(et.theme, prefix),
     )
     out = []
     for event in generate_events(seed=seed, count=count, pseudonymizer=Pseudonymizer(PSEUDONYM_KEY)):
@@ -79,7 +80,7 @@ def encode_events(settings: Any, prefix: str, seed: int, count: int) -> tuple[li
             continue
         et = schemas.event_type(type(event).__name__)
         codec = publisher.codec(et)
-        out.append(Encoded(f"{prefix}.{et.topic}", env.region_code.encode(), codec.encode_event(event),
+        out.append(Encoded(theme_topic(et.theme, prefix), env.region_code.encode(), codec.encode_event(event),
                            codec.headers(env), f"{env.region_code}|{et.theme}", str(env.event_id)))
     return out, publisher
 

@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, provision, verdict
+from schemas.topic_names import view_topic as view_topic_name
 
 RESULTS = ROOT / "bench" / "results" / "e2e.json"
 TARGETS_P99_MS = {1_000: 150.0, 5_000: 250.0, 10_000: 1_000.0}  # rate (events/s) -> p99 (ms), rate held
@@ -174,7 +175,7 @@ def run_rate(settings: Any, admin: Any, rate: int, duration: float, guarantee: s
     topics = provision(admin, prefix)
     partitions = len(admin.list_topics(topics[0], timeout=10).topics[topics[0]].partitions)
     lag = Lag(admin, topics, partitions)
-    view_topic = f"{prefix}.egov.view.{VIEW}"
+    view_topic = view_topic_name(VIEW, prefix)
     total = int(rate * duration)
     pool, publisher = encode_events(settings, prefix, seed, min(POOL, total))
     publisher.close()

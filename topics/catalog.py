@@ -33,6 +33,7 @@ from schemas.topic_names import (
     prefixed,
     province_feed_topic,
     theme_topic,
+    view_topic,
 )
 from topics.exceptions import CatalogError
 
@@ -191,7 +192,7 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
         else:
             parsed = parse_topic(str(raw["name"]))
             if parsed is None or parsed.kind != "view" or parsed.prefix is not None:
-                raise CatalogError(f"{path}: {where}: a view topic must be called egov.view.<view>")
+                raise CatalogError(f"{path}: {where}: a view topic must be called {view_topic('<view>')}")
             event_types = tuple(raw.get("event_types") or ())
         partitions, config = defaults[kind]
         specs.append(
