@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, provision, verdict
+from schemas.cloudevents import HEADER_ID
 from schemas.topic_names import view_topic as view_topic_name
 
 RESULTS = ROOT / "bench" / "results" / "e2e.json"
@@ -148,7 +149,7 @@ class Patcher:
             if at < 0 or e.value.find(raw, at + 1) >= 0 or len(raw) != 36:
                 raise RuntimeError(f"event id {e.event_id} not found exactly once in its value")
             self.offsets.append(at)
-        self.ce_id = [next((i for i, (k, _) in enumerate(e.headers) if k == "ce_id"), None) for e in pool]
+        self.ce_id = [next((i for i, (k, _) in enumerate(e.headers) if k == HEADER_ID), None) for e in pool]
 
     def event(self, i: int, base: str) -> tuple[Any, bytes, list[tuple[str, Any]], int]:
         j = i % len(self.pool)
@@ -160,7 +161,7 @@ class Patcher:
         h = self.ce_id[j]
         if h is not None:
             headers = list(headers)
-            headers[h] = ("ce_id", eid)
+            headers[h] = (HEADER_ID, eid)
         return e, value, headers, j
 
 
