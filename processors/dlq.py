@@ -20,16 +20,8 @@ def dlq_headers(
     offset: int,
 ) -> list[tuple[str, bytes]]:
     """The original headers (minus stale error headers) followed by the error headers."""
-    kept = [(k, v) for k, v in (original or []) if k not in ERROR_HEADERS]
-    message = str(error)[:2000]
-    return kept + [
-        ("error.class", type(error).__name__.encode()),
-        ("error.message", message.encode()),
-        ("error.stage", stage.encode()),
-        ("original.topic", topic.encode()),
-        ("original.partition", str(partition).encode()),
-        ("original.offset", str(offset).encode()),
-    ]
+    values = (type(error).__name__, str(error)[:2000], stage, topic, str(partition), str(offset))
+    return strip_error_headers(original) + [(name, value.encode()) for name, value in zip(ERROR_HEADERS, values)]
 
 
 def strip_error_headers(headers: Iterable[tuple[str, bytes]] | None) -> list[tuple[str, bytes]]:
