@@ -233,7 +233,10 @@ def build_headers(
     if isinstance(envelope, Mapping):
         envelope = Envelope.model_validate(envelope)
     if not isinstance(envelope, Envelope):
-        raise TypeError(f"build_headers needs an event model, an Envelope or an envelope dict, got {type(event).__name__}")
+        raise SchemaError(
+            f"build_headers needs an event model, an Envelope or an envelope dict, got {type(event).__name__}",
+            got=type(event).__name__,
+        )
     if event_type is None:
         event_type = _lookup_event_type(envelope.event_type)
     if envelope.event_type != event_type.name:

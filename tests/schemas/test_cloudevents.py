@@ -224,6 +224,12 @@ def test_source_pattern_is_the_parser_rule(source, ok):
             parse_headers(headers)
 
 
+def test_build_headers_refuses_what_is_not_an_event():
+    with pytest.raises(schemas.SchemaError) as exc:
+        build_headers(42)  # type: ignore[arg-type]
+    assert exc.value.fields == {"got": "int"}
+
+
 def test_header_value():
     headers = [("ce_id", b"a"), ("ce_type", b"t"), ("ce_id", b"b")]
     assert header_value(headers, "ce_id") == b"a"
