@@ -92,7 +92,7 @@ class OutboxRelay:
                 log.error("outbox row %s (%s) rejected: %s", row.id, row.event_type, exc)
         if not events:
             return len(rows)
-        results = self.publisher.publish_many(events, wait=True, timeout=self.ack_timeout_s)
+        results = self.publisher.publish_many_acked(events, timeout=self.ack_timeout_s)
         sent = [row.id for row, result in zip(valid_rows, results) if result.outcome == ACKED]
         failed = [(row, result) for row, result in zip(valid_rows, results) if result.outcome != ACKED]
         self.source.mark_sent(sent)

@@ -17,3 +17,10 @@ class PublishFailedError(PublisherError):
 
 class PublishTimeoutError(PublisherError):
     """Events were neither acknowledged nor spooled within the timeout."""
+
+
+class NotAnEventError(PublisherError, TypeError):
+    """Something other than a typed event of ``schemas.models`` was handed to the publisher.
+
+    Also a ``TypeError``: it is a programming error, and callers that caught one keep working.
+    """

@@ -79,7 +79,7 @@ def test_events_accepted_during_an_outage_all_arrive_in_order(private_stack) -> 
             return response.json()
 
         # broker up: straight through
-        results = sdk.publish_many(events[:200], wait=True)
+        results = sdk.publish_many_acked(events[:200])
         assert {r.outcome for r in results} == {ACKED}
         accepted_sdk += [r.event_id for r in results]
         assert {post(i)["status"] for i in range(10)} == {ACKED}
@@ -91,7 +91,7 @@ def test_events_accepted_during_an_outage_all_arrive_in_order(private_stack) -> 
         sdk.flush(timeout=90)
         outcomes = []
         for start in range(260, 500, 60):
-            results = sdk.publish_many(events[start:start + 60], wait=True, timeout=90)
+            results = sdk.publish_many_acked(events[start:start + 60], timeout=90)
             outcomes += [r.outcome for r in results]
             accepted_sdk += [r.event_id for r in results]
         assert outcomes[-60:] == [SPOOLED] * 60 and set(outcomes) <= {ACKED, SPOOLED}
@@ -107,7 +107,7 @@ def test_events_accepted_during_an_outage_all_arrive_in_order(private_stack) -> 
         stack.start_broker()
         wait_for(lambda: sdk.spool.depth == 0 and gateway_publisher.spool.depth == 0 and sdk.mode == "direct", 120,
                  "the spools to drain")
-        results = sdk.publish_many(events[:1], wait=True)  # and direct again afterwards
+        results = sdk.publish_many_acked(events[:1])  # and direct again afterwards
         assert results[0].outcome == ACKED and sdk.mode == "direct"
     sdk.close()
 

@@ -48,13 +48,13 @@ def test_typed_events_land_keyed_by_region_with_cloudevents_headers(publisher_fa
         assert got == [e.event_id for e in events if e.region_code == region]
 
 
-def test_wait_returns_after_the_ack_and_counts_it(publisher_factory, new_topic) -> None:
+def test_acked_call_returns_after_the_ack_and_counts_it(publisher_factory, new_topic) -> None:
     topic = new_topic("test.sdk")
     for confirm in (False, True):
         publisher = publisher_factory(topic_for=lambda _et: topic, confirm=confirm, component=f"c{confirm}")
         before = REGISTRY.get_sample_value("egov_publisher_events_published_total",
                                            {"theme": "budgeting", "outcome": "acked"}) or 0
-        results = publisher.publish_many([sample_event("BudgetAllocated", event_id=None)] * 3, wait=True)
+        results = publisher.publish_many_acked([sample_event("BudgetAllocated", event_id=None)] * 3)
         assert [r.outcome for r in results] == [ACKED] * 3
         publisher.flush()
         after = REGISTRY.get_sample_value("egov_publisher_events_published_total",
@@ -90,7 +90,7 @@ def test_events_for_a_missing_topic_are_spooled_then_sent_in_order(publisher_fac
                                   # librdkafka waits this long before calling a topic missing (default 30 s)
                                   producer_overrides={"topic.metadata.propagation.max.ms": 500})
     events = list(generate_events(5, 300, regions="32.01,33.01,35", themes="complaints"))
-    first = publisher.publish_many(events[:100], wait=True)
+    first = publisher.publish_many_acked(events[:100])
     assert {r.outcome for r in first} == {SPOOLED}
     publisher.publish_many(events[100:])
     publisher.flush()
