@@ -102,6 +102,7 @@ def test_rfc3339_millis(moment: datetime) -> None:
     assert rfc3339_millis(ms) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@settings(deadline=None)  # each example builds a codec (schema parsing): slow on a busy machine, not wrong
 @given(st.decimals(min_value=-(10**18) + 1, max_value=10**18 - 1, places=2, allow_nan=False, allow_infinity=False))
 def test_money_encodes_like_fastavro(amount) -> None:
     registry = MockSchemaRegistryClient({"url": "mock://money"})
