@@ -167,6 +167,12 @@ def header_value(headers: Iterable[tuple[str, Any]] | None, name: str) -> Any:
     return None
 
 
+def header_text(headers: Iterable[tuple[str, Any]] | None, name: str) -> str | None:
+    """:func:`header_value` as text (the binding's values are UTF-8), None when absent."""
+    value = header_value(headers, name)
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else value
+
+
 @dataclass(frozen=True)
 class CloudEventHeaders:
     """The CloudEvents attributes of one Kafka record, parsed and checked."""
@@ -345,6 +351,7 @@ __all__ = [
     "build_headers",
     "parse_headers",
     "header_value",
+    "header_text",
     "ce_source",
     "parse_ce_type",
     "format_time",

@@ -30,6 +30,7 @@ from confluent_kafka import KafkaError
 from adapters.metrics import ACKED, FAILED, SPOOLED
 from adapters.sdk.exceptions import PublishFailedError
 from adapters.spool import SpoolRecord
+from schemas.cloudevents import HEADER_ID, header_text
 
 log = logging.getLogger("egov.adapters.publisher")
 
@@ -55,14 +56,6 @@ RECORD_ERRORS = frozenset(
     )
     if code is not None
 )
-
-
-def header_value(headers: Iterable[tuple[str, Any]], name: str) -> str | None:
-    """The value of header ``name`` as text (``None`` if absent)."""
-    for key, value in headers:
-        if key == name:
-            return value.decode() if isinstance(value, bytes) else value
-    return None
 
 
 def retriable(err: KafkaError | None) -> bool:
@@ -198,7 +191,7 @@ class DeliveryTracker:
                 put([item.record for item in batch])
             except Exception as exc:  # noqa: BLE001 - reported per event below, not swallowed
                 for item in batch:
-                    self.failed(item.codec, item.waiter, item.index, header_value(item.record.headers, "ce_id"),
+                    self.failed(item.codec, item.waiter, item.index, header_text(item.record.headers, HEADER_ID),
                                 f"could not spool after a failed send: {exc}")
                 return len(batch)
             for item in batch:

@@ -26,8 +26,9 @@ from typing import Any, NamedTuple
 from confluent_kafka import KafkaError, KafkaException
 
 from adapters.metrics import ACKED, FAILED, PUBLISHED
-from adapters.sdk.delivery import header_value, retriable
+from adapters.sdk.delivery import retriable
 from adapters.spool import Spool, SpoolRecord
+from schemas.cloudevents import HEADER_ID, header_text
 
 log = logging.getLogger("egov.adapters.publisher")
 
@@ -151,7 +152,7 @@ class SpoolForwarder:
             settled.append(record.seq)
             counters[1].inc()
             log.error("spooled event %s removed from the spool, the broker refuses it for good: %s",
-                      header_value(record.headers, "ce_id"), err.str())
+                      header_text(record.headers, HEADER_ID), err.str())
             return
         failed.append(f"{err.name()}: {err.str()}")
 

@@ -15,6 +15,7 @@ from schemas.cloudevents import (
     build_headers,
     format_time,
     format_time_ms,
+    header_text,
     header_value,
     parse_ce_type,
     parse_headers,
@@ -235,6 +236,9 @@ def test_header_value():
     assert header_value(headers, "ce_id") == b"a"
     assert header_value(headers, "traceparent") is None
     assert header_value(None, "ce_id") is None
+    assert header_text(headers, "ce_type") == "t"
+    assert header_text([("ce_id", "as-str")], "ce_id") == "as-str"
+    assert header_text(headers, "traceparent") is None
 
 
 @pytest.mark.integration
