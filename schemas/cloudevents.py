@@ -126,6 +126,15 @@ def traceparent_for(event_id: str) -> str:
     return f"00-{hex_id}-e{hex_id[17:]}-01"
 
 
+def is_valid_traceparent(value: str) -> bool:
+    """Whether ``value`` is a W3C ``traceparent`` (version 00) a caller may ask the bus to continue.
+
+    The trace id and the span id must not be all zero (W3C Trace Context, section 3.2.2).
+    """
+    match = _TRACEPARENT.fullmatch(value)
+    return bool(match) and set(match.group("trace")) != {"0"} and set(match.group("span")) != {"0"}
+
+
 def _traceparent(trace_id: str | None) -> str:
     if trace_id is None:
         trace_id = new_trace_id()

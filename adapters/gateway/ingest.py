@@ -22,6 +22,7 @@ from adapters.sdk import FAILED, Publisher, PublisherError
 from adapters.spool import SpoolError, SpoolFullError
 from bus.errors import EgovBusError
 from schemas import EventType, SchemaValidationError
+from schemas.cloudevents import HEADER_TRACEPARENT, is_valid_traceparent
 from schemas.exceptions import format_loc
 from schemas.privacy import NIK_FIELD, RAW_NIK_MESSAGE, RAW_NIK_RULE, find_raw_nik
 
@@ -128,8 +129,8 @@ class Ingest:
     @staticmethod
     def traceparent(request: Request) -> str | None:
         """The caller's W3C ``traceparent`` header to continue, if it is a valid one."""
-        value = request.headers.get("traceparent")
-        return value if value and _valid_traceparent(value) else None
+        value = request.headers.get(HEADER_TRACEPARENT)
+        return value if value and is_valid_traceparent(value) else None
 
 
 def _flat_loc(loc: Sequence[Any]) -> list[Any]:
@@ -138,13 +139,6 @@ def _flat_loc(loc: Sequence[Any]) -> list[Any]:
     if len(parts) >= 2 and parts[0] == "envelope" and parts[1] in ENVELOPE_INPUTS:
         return parts[1:]
     return parts
-
-
-def _valid_traceparent(value: str) -> bool:
-    parts = value.split("-")
-    return (len(parts) == 4 and parts[0] == "00" and len(parts[1]) == 32 and len(parts[2]) == 16
-            and len(parts[3]) == 2 and all(c in "0123456789abcdef" for c in "".join(parts[1:]))
-            and set(parts[1]) != {"0"})
 
 
 def describe_problems(problems: list[dict[str, Any]]) -> str:

@@ -258,3 +258,22 @@ def test_headers_survive_a_real_broker(stack_settings, new_topic, registry):
     parsed = parse_headers(record.headers)
     assert parsed.event_type() is et and parsed.id == ev.envelope.event_id and parsed.trace_id == TRACE
     assert et.model.from_avro(record.value.value) == ev
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", True),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", True),
+        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", False),  # all-zero trace id
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", False),  # all-zero span id
+        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", False),  # upper case
+        ("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", False),  # unknown version
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", False),
+        ("", False),
+    ],
+)
+def test_is_valid_traceparent_follows_w3c_trace_context(value: str, valid: bool) -> None:
+    from schemas.cloudevents import is_valid_traceparent
+
+    assert is_valid_traceparent(value) is valid

@@ -8,8 +8,13 @@ from typing import Any
 
 import schemas
 from bus.serde.registry import topic_record_name_strategy
-from schemas.topic_names import province_feed_topic
+from schemas.topic_names import parse_topic, province_feed_topic
 from topics.catalog import Catalog
+
+
+def _themes_of(event_types: tuple[str, ...]) -> str:
+    themes = {schemas.EVENT_TYPES[name].theme for name in event_types}
+    return "events of " + ", ".join(t for t in schemas.THEMES if t in themes)
 
 
 def _type(t: Any) -> str:
@@ -81,12 +86,20 @@ def markdown(catalog: Catalog) -> str:
         out.append(
             f"| `{spec.name}` | {spec.kind} | {spec.partitions} | {spec.replication_factor} | {spec.config.get('cleanup.policy', '')} | {days} | {_cell(carries)} |"
         )
-    if routed:
-        r = routed[0]
+    # Province feeds are one row (38 topics alike); each ministry feed has its own row.
+    provinces = [r for r in routed if (parsed := parse_topic(r.name)) is not None and parsed.kind == "province"]
+    if provinces:
+        r = provinces[0]
         out.append(
-            f"| `{province_feed_topic('<code>')}` ({len(routed)} topics) | routed | {r.partitions} | {r.replication_factor} | "
+            f"| `{province_feed_topic('<code>')}` ({len(provinces)} topics) | routed | {r.partitions} | {r.replication_factor} | "
             f"{r.config.get('cleanup.policy', '')} | {int(r.config['retention.ms']) // 86_400_000} d | every event type |"
         )
+    for r in routed:
+        if r not in provinces:
+            out.append(
+                f"| `{r.name}` | routed | {r.partitions} | {r.replication_factor} | {r.config.get('cleanup.policy', '')} | "
+                f"{int(r.config['retention.ms']) // 86_400_000} d | {_cell(_themes_of(r.event_types))} |"
+            )
     out += [
         "",
         "Replication factor and `min.insync.replicas` (2) are production values; `egov-bus topics apply` clamps them to the broker count.",
