@@ -18,28 +18,10 @@ from processors.routing import Router
 from processors.state.store import StateStore
 from processors.views import aggregates
 from schemas.cloudevents import build_headers
+from tests.processors.messages import Msg
 
 TOPIC = "egov.complaints.events"
 WINDOW_S = 7 * 86400.0
-
-
-class Msg:
-    """The parts of a confluent-kafka ``Message`` the pipeline reads."""
-
-    def __init__(self, value: bytes, key: bytes, headers: list, offset: int) -> None:
-        self._v, self._k, self._h, self._o = value, key, headers, offset
-
-    def value(self) -> bytes:
-        return self._v
-
-    def key(self) -> bytes:
-        return self._k
-
-    def headers(self) -> list:
-        return self._h
-
-    def offset(self) -> int:
-        return self._o
 
 
 @pytest.fixture

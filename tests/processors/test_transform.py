@@ -17,6 +17,7 @@ from processors.state.store import StateStore
 from processors.transform import current_region_code, enrich, legacy_code_map, refuse_raw_nik
 from schemas import regions
 from schemas.cloudevents import build_headers
+from tests.processors.messages import Msg
 from schemas.exceptions import format_loc
 from schemas.privacy import RAW_NIK_MESSAGE
 from schemas.samples import sample_event
@@ -94,7 +95,7 @@ def _dead_letter_stages(pipeline: Pipeline, store: StateStore, registry, topic: 
     for offset, event in enumerate(events):
         et = schemas.event_type(type(event).__name__)
         value = AvroSerializer(registry, et.avro_schema)(event.to_avro(), topic)
-        msg = _Msg(value, event.region_code.encode(), build_headers(event, et), offset)
+        msg = Msg(value, event.region_code.encode(), build_headers(event, et), offset)
         result = pipeline.process(topic, 0, [msg], store.task(0), time.time())
         dlq = [dict(o.headers)["error.stage"].decode() for o in result.outgoing if o.topic.endswith(".dlq")]
         stages.append(dlq[0] if dlq else None)
@@ -130,20 +131,3 @@ def _event_id(case: NikCase) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"egov-bus:nik-case:{case.id}"))
 
 
-class _Msg:
-    """The parts of a confluent-kafka ``Message`` the pipeline reads."""
-
-    def __init__(self, value: bytes, key: bytes, headers: list, offset: int) -> None:
-        self._v, self._k, self._h, self._o = value, key, headers, offset
-
-    def value(self) -> bytes:
-        return self._v
-
-    def key(self) -> bytes:
-        return self._k
-
-    def headers(self) -> list:
-        return self._h
-
-    def offset(self) -> int:
-        return self._o
