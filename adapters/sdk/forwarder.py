@@ -46,6 +46,7 @@ class ForwardResult(NamedTuple):
 
     @property
     def complete(self) -> bool:
+        """Every record of the batch left the spool."""
         return self.reason is None
 
 

@@ -237,6 +237,7 @@ class ModeController:
 
     @property
     def mode(self) -> Mode:
+        """Where new events go now."""
         return self._state.mode
 
     @property

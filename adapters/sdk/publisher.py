@@ -134,6 +134,7 @@ class Publisher:
 
     @property
     def source_system(self) -> str:
+        """The envelope's default ``source_system``."""
         return self.builder.source_system
 
     def codec(self, event_type: EventType | str) -> EventCodec:
@@ -275,10 +276,12 @@ class Publisher:
 
     @property
     def closed(self) -> bool:
+        """True once :meth:`close` began: new events are refused."""
         return self._mode.state.closed
 
     @property
     def spool(self) -> Spool | None:
+        """The store-and-forward spool (``None``: off)."""
         return self._spool
 
     def in_flight(self) -> int:
