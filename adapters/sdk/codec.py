@@ -11,7 +11,6 @@ import copy
 import io
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 import fastavro

@@ -177,9 +177,9 @@ class ApicurioRegistry:
         argv = [
             java,
             "-Xmx512m",
-            f"-Dquarkus.http.host=127.0.0.1",
+            "-Dquarkus.http.host=127.0.0.1",
             f"-Dquarkus.http.port={self.port}",
-            f"-Dquarkus.management.host=127.0.0.1",
+            "-Dquarkus.management.host=127.0.0.1",
             f"-Dquarkus.management.port={self.management_port}",
             # Tests and `schemas check` delete what they registered.
             "-Dapicurio.rest.deletion.artifact.enabled=true",
