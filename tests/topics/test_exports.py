@@ -13,6 +13,7 @@ import yaml
 from typer.testing import CliRunner
 
 import schemas
+from schemas.topic_names import parse_topic
 from topics.catalog import load_catalog
 from topics.exports import AVRO_SCHEMA_FORMAT, asyncapi, markdown, strimzi_topics
 from topics.exports_cli import app
@@ -42,8 +43,17 @@ def test_asyncapi_document_is_valid(validator, doc):
     assert doc["asyncapi"] == "3.0.0"
 
 
+def test_each_ministry_feed_is_a_channel_with_its_themes_events(doc):
+    finance = doc["channels"]["egov.ministry.finance.events"]
+    assert finance["address"] == "egov.ministry.finance.events"
+    assert set(finance["messages"]) == {n for n, et in schemas.EVENT_TYPES.items()
+                                        if et.theme in {"budgeting", "treasury", "revenue"}}
+    assert "(38 topics)" in doc["channels"]["egov.province.events"]["description"]
+
+
 def test_fifteen_theme_channels_and_every_event_type(doc):
-    theme_channels = {cid: c for cid, c in doc["channels"].items() if c["address"].endswith(".events") and "{" not in c["address"]}
+    theme_channels = {cid: c for cid, c in doc["channels"].items()
+                      if (name := parse_topic(c["address"])) is not None and name.kind == "theme"}
     assert sorted(c["address"] for c in theme_channels.values()) == sorted(f"egov.{t}.events" for t in schemas.THEMES)
     carried = {name for c in theme_channels.values() for name in c["messages"]}
     assert carried == set(schemas.EVENT_TYPES)

@@ -21,7 +21,7 @@ from schemas.cloudevents import (
 )
 from schemas.regions import provinces
 from schemas.samples import sample_event
-from schemas.topic_names import PROVINCE_FEED_TEMPLATE, prefixed
+from schemas.topic_names import PROVINCE_FEED_TEMPLATE, parse_topic, prefixed
 from topics.catalog import Catalog, TopicSpec
 from topics.exports.common import config_value
 
@@ -190,13 +190,27 @@ def asyncapi(catalog: Catalog, *, title: str = "egov-bus events", version: str =
             }
 
     routed = catalog.of_kind("routed")
-    if routed:
-        first = routed[0]
+    province_feeds = [r for r in routed if (name := parse_topic(r.name)) is not None and name.kind == "province"]
+    for spec in routed:
+        if spec in province_feeds:
+            continue
+        # A ministry's feed: one topic carrying the events of some themes.
+        cid = _channel_id(spec.name)
+        channels[cid] = {
+            "address": spec.name,
+            "title": spec.base_name,
+            "description": spec.doc,
+            "messages": {n: {"$ref": f"#/components/messages/{n}"} for n in spec.event_types},
+            "bindings": _topic_binding(spec),
+        }
+    if province_feeds:
+        first = province_feeds[0]
         cid = "egov.province.events"
         channels[cid] = {
             "address": prefixed(PROVINCE_FEED_TEMPLATE, catalog.prefix),
             "title": PROVINCE_FEED_TEMPLATE,
-            "description": f"Per-province feeds ({len(routed)} topics): every theme's events of one province and its kabupaten/kota.",
+            "description": (f"Per-province feeds ({len(province_feeds)} topics): every theme's events of one province "
+                            "and its kabupaten/kota."),
             "parameters": {
                 "province_code": {
                     "description": "Kemendagri province code.",
