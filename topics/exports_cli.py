@@ -15,13 +15,13 @@ from topics.exports import asyncapi, markdown, strimzi_yaml
 
 app = typer.Typer(help="Export the event and topic catalogue.", no_args_is_help=True)
 
-OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of standard output")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here ('-' or none: standard output)")]
 PrefixOpt = Annotated[Optional[str], typer.Option("--prefix", help="Topic-name prefix, as for `egov-bus topics apply --prefix`")]
 DEFAULT_MARKDOWN = Path("docs/events.md")
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
+    if output is None or str(output) == "-":
         sys.stdout.write(text)
         return
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -60,4 +60,4 @@ def markdown_cmd(
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write ('-' for standard output)")] = DEFAULT_MARKDOWN,
 ) -> None:
     """The readable event catalogue (kept in docs/events.md)."""
-    _write(markdown(load_catalog()), None if str(output) == "-" else output)
+    _write(markdown(load_catalog()), output)

@@ -48,12 +48,6 @@ class FakePublisher:
         self.published.append((events, {"timeout": timeout, "traceparents": traceparents}))
         return [PublishResult(e.envelope.event_id, "acked") for e in events]
 
-    def publish_many(self, events: list[Any], *, wait: bool = False, timeout: float | None = None,
-                     traceparents: list[str | None] | None = None) -> list[PublishResult]:
-        # The publisher's older form (wait=True answers results): the gateway moves to publish_many_acked.
-        assert wait, "the gateway must wait for each event's outcome before its 202"
-        return self.publish_many_acked(events, timeout=timeout, traceparents=traceparents)
-
     def broker_reachable(self, timeout: float = 2.0) -> bool:
         return True
 
