@@ -217,10 +217,14 @@ class Spool:
         self._oldest = row[0] if row else None
 
     def _rollback(self) -> None:
-        try:
-            self._db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
+        # SQLite may already have rolled the transaction back itself (e.g. SQLITE_FULL): only roll
+        # back one that is still open; a failed rollback is an error of its own, never swallowed.
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise SpoolError(f"could not roll back a failed write to spool {self.path}: {exc}",
+                                 path=str(self.path)) from exc
 
     def _check_open(self) -> None:
         if self.closed:
