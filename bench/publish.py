@@ -26,7 +26,7 @@ best rounds (``ratio_vs_fastavro``; the least disturbed rounds, possibly not
 the same round), the median rate of each path and the per-round ratio lists.
 Writes ``bench/results/publish.json``.
 
-    .venv/bin/python bench/publish.py [--events 50000] [--rounds 5] [--event-type BudgetAllocated]
+    .venv/bin/python -m bench.publish [--events 50000] [--rounds 5] [--event-type BudgetAllocated]
 """
 
 from __future__ import annotations
