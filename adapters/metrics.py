@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter
+from prometheus_client import REGISTRY, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -22,8 +22,16 @@ GATEWAY_ACCEPTED = Counter(
 )
 GATEWAY_REJECTED = Counter(
     "egov_gateway_events_rejected_total",
-    "Events the ingest gateway refused, by reason (unauthorized, forbidden, invalid, too_large, unavailable)",
+    "Events the ingest gateway refused, by reason (unauthorized, forbidden, invalid, too_large, unavailable, "
+    "overloaded)",
     ["theme", "reason"],
+)
+#: Ingest requests being handled now (the Helm HPA scales on it). ``livesum``: with several worker
+#: processes (prometheus-client multiprocess mode) the live processes' values add up.
+GATEWAY_REQUESTS_IN_FLIGHT = Gauge(
+    "egov_gateway_requests_in_flight",
+    "Ingest requests the gateway is handling now (received, not answered yet)",
+    multiprocess_mode="livesum",
 )
 PUBLISHED = Counter(
     "egov_publisher_events_published_total",
