@@ -87,6 +87,11 @@ class EgovSettings(BaseSettings):
         None,
         description="Hashed per-region API keys inline: 'region_code=sha256:<hex>' entries, comma separated",
     )
+    gateway_max_in_flight: int = Field(
+        10_000,
+        gt=0,
+        description="Events a gateway process waits on at once (sent, not yet acked or spooled); beyond it 503",
+    )
     processor_app_id: str = Field(
         "egov-processors", description="Faust application id: the processors' consumer group and table prefix"
     )
