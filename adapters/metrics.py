@@ -23,7 +23,7 @@ GATEWAY_ACCEPTED = Counter(
 GATEWAY_REJECTED = Counter(
     "egov_gateway_events_rejected_total",
     "Events the ingest gateway refused, by reason (unauthorized, forbidden, invalid, too_large, unavailable, "
-    "overloaded)",
+    "overloaded, rate_limited)",
     ["theme", "reason"],
 )
 #: Ingest requests being handled now (the Helm HPA scales on it). ``livesum``: with several worker

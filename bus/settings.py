@@ -87,6 +87,18 @@ class EgovSettings(BaseSettings):
         None,
         description="Hashed per-region API keys inline: 'region_code=sha256:<hex>' entries, comma separated",
     )
+    # 200/s is far above what one region's system posts (a few events/s at its peak) and a small share
+    # of one gateway process, so a runaway key cannot starve the others; bulk loads use /v1/batch.
+    gateway_rate_limit: float = Field(
+        200.0, ge=0,
+        description="Events per second one API key may send to one gateway process, unless its keys-file "
+        "entry sets 'rate' (0: unlimited)",
+    )
+    # As large as the default --max-batch-events, so a full-size batch passes from a full bucket.
+    gateway_rate_burst: int = Field(
+        1000, ge=1,
+        description="Events one API key may send at once (its token bucket's size), unless its entry sets 'burst'",
+    )
     gateway_max_in_flight: int = Field(
         10_000,
         gt=0,

@@ -10,7 +10,8 @@ event's own fields plus the envelope inputs ``occurred_at`` (required),
 Answers: 202 once each event is acknowledged by the broker or durably
 spooled; 401 missing/unknown key; 403 ``region_code`` not the key's region;
 404 unknown event type; 413 body over the limit; 422 invalid, naming each
-field; 503 the spool is full or the broker did not answer in time.
+field; 429 the key's rate limit exceeded (with ``Retry-After``); 503 the
+spool is full or the broker did not answer in time.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from adapters.gateway.ingest import (
     describe_problems,
 )
 from adapters.gateway.openapi import request_schema
+from adapters.gateway.ratelimit import RateLimiter
 from adapters.gateway.routers import events_router, operations_router
 from adapters.metrics import GATEWAY_REJECTED
 from adapters.sdk import Publisher
@@ -58,8 +60,12 @@ def create_app(
     *,
     event_types: Sequence[EventType] | None = None,
     on_shutdown: Callable[[], None] | None = None,
+    limiter: RateLimiter | None = None,
 ) -> FastAPI:
     """The gateway application around a running ``publisher`` (created with ``confirm=True``).
+
+    ``limiter`` holds the per-key token buckets (default: 200 events/s, burst
+    1000 for a key whose entry sets no ``rate``/``burst``).
 
     Only wiring: the routes are in :mod:`adapters.gateway.routers`, what they
     share in :class:`~adapters.gateway.ingest.Ingest`. ``on_shutdown`` runs (in
@@ -89,6 +95,6 @@ def create_app(
         GATEWAY_REJECTED.labels(exc.theme, exc.reason).inc()
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
-    app.include_router(events_router(Ingest(publisher, keys, config, types)))
+    app.include_router(events_router(Ingest(publisher, keys, config, types, limiter=limiter)))
     app.include_router(operations_router(publisher))
     return app

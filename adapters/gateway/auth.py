@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -35,10 +37,18 @@ def hash_api_key(key: str) -> str:
 
 @dataclass(frozen=True)
 class ApiKey:
-    """Who a key belongs to (the hash is the lookup key, not kept here)."""
+    """Who a key belongs to, and its own rate limit if its entry sets one.
+
+    ``key_id`` is the stored hash (not a secret: it is in the keys file), which
+    names the key's token bucket; ``rate`` (events/s, 0: unlimited) and ``burst``
+    are ``None`` where the gateway's default applies.
+    """
 
     region_code: str
     name: str
+    key_id: str = field(default="", repr=False)
+    rate: float | None = None
+    burst: int | None = None
 
 
 class ApiKeyStore:
@@ -49,7 +59,9 @@ class ApiKeyStore:
         for key_hash, region_code, name in entries:
             self.add(key_hash, region_code, name)
 
-    def add(self, key_hash: str, region_code: str, name: str = "") -> None:
+    def add(self, key_hash: str, region_code: str, name: str = "", *, rate: float | None = None,
+            burst: int | None = None) -> None:
+        """One key by its hash; ``rate``/``burst`` override the gateway's default limit for it."""
         key_hash = key_hash.strip().lower()
         if not key_hash.startswith(_SCHEME) or len(key_hash) != len(_SCHEME) + 64:
             raise ApiKeyConfigError(
@@ -61,7 +73,9 @@ class ApiKeyStore:
             bytes.fromhex(key_hash[len(_SCHEME) :])
         except ValueError:
             raise ApiKeyConfigError(f"API key entry for region {region_code!r}: hash is not hex") from None
-        self._by_hash[key_hash] = ApiKey(region_code=str(region_code), name=name or str(region_code))
+        rate, burst = _check_limit(rate, burst, f"API key entry for region {region_code!r}")
+        self._by_hash[key_hash] = ApiKey(region_code=str(region_code), name=name or str(region_code),
+                                         key_id=key_hash, rate=rate, burst=burst)
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -98,7 +112,11 @@ class ApiKeyStore:
 
     @classmethod
     def load_file(cls, path: Path | str) -> "ApiKeyStore":
-        """A YAML or JSON file ``{keys: [{region_code, hash, name?}, ...]}``."""
+        """A YAML or JSON file ``{keys: [{region_code, hash, name?, rate?, burst?}, ...]}``.
+
+        ``rate`` (events per second, 0: unlimited) and ``burst`` (the most events
+        at once, an integer >= 1) override the gateway's default limit for that key.
+        """
         path = Path(path)
         try:
             text = path.read_text()
@@ -117,7 +135,11 @@ class ApiKeyStore:
                 raise ApiKeyConfigError(
                     f"API key file {path}: keys[{index}] needs 'region_code' and 'hash'", path=str(path)
                 )
-            store.add(str(entry["hash"]), str(entry["region_code"]), str(entry.get("name") or ""))
+            label = f"region {entry['region_code']!r}" + (f", name {entry['name']!r}" if entry.get("name") else "")
+            rate, burst = _check_limit(entry.get("rate"), entry.get("burst"),
+                                       f"API key file {path}: keys[{index}] ({label})", path=str(path))
+            store.add(str(entry["hash"]), str(entry["region_code"]), str(entry.get("name") or ""),
+                      rate=rate, burst=burst)
         return store
 
     @classmethod
@@ -137,3 +159,14 @@ class ApiKeyStore:
             )
         return store
 
+
+def _check_limit(rate: Any, burst: Any, where: str, **context: Any) -> tuple[float | None, int | None]:
+    # bool is an int in Python: `rate: true` in YAML is a mistake, not 1 event/s.
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                             or not math.isfinite(rate) or rate < 0):
+        raise ApiKeyConfigError(f"{where}: 'rate' must be events per second, a number >= 0 (0: unlimited), "
+                                f"got {rate!r}", **context)
+    if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int) or burst < 1):
+        raise ApiKeyConfigError(f"{where}: 'burst' must be a whole number of events >= 1, got {burst!r}",
+                                **context)
+    return (None if rate is None else float(rate)), burst

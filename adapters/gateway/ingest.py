@@ -7,6 +7,7 @@ the :class:`~adapters.gateway.exceptions.Rejected` it raises.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.gateway.auth import ApiKey, ApiKeyStore
 from adapters.gateway.exceptions import Rejected
+from adapters.gateway.ratelimit import NEVER, RateLimiter, retry_after
 from adapters.metrics import GATEWAY_ACCEPTED
-from adapters.sdk import FAILED, Publisher, PublisherError
+from adapters.sdk import FAILED, Publisher, PublisherError, PublishResult, Waiter
 from adapters.spool import SpoolError, SpoolFullError
 from bus.errors import EgovBusError
 from schemas import EventType, SchemaValidationError
@@ -28,17 +30,21 @@ from schemas.privacy import NIK_FIELD, RAW_NIK_MESSAGE, RAW_NIK_RULE, find_raw_n
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_BATCH_EVENTS = 1000
+DEFAULT_MAX_IN_FLIGHT = 10_000
 ENVELOPE_INPUTS = ("region_code", "source_system", "occurred_at", "event_id")
 UNKNOWN_THEME = "unknown"
 
 
 @dataclass
 class GatewayConfig:
-    """Limits of the gateway: body size, events per batch, how long to wait for the broker's ack."""
+    """Limits of the gateway: body size, events per batch, how long to wait for the broker's ack, and
+    how many events may wait for it at once (``None``: ``EGOV_GATEWAY_MAX_IN_FLIGHT`` where the
+    gateway is built from settings, else 10,000)."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS
     ack_timeout_s: float | None = None
+    max_in_flight: int | None = None
 
 
 def problem(loc: Sequence[Any], msg: str, rule: str) -> dict[str, Any]:
@@ -50,15 +56,23 @@ class Ingest:
     """The request handling shared by the single-event and batch routes."""
 
     def __init__(self, publisher: Publisher, keys: ApiKeyStore, config: GatewayConfig,
-                 types: Mapping[str, EventType]) -> None:
+                 types: Mapping[str, EventType], *, limiter: RateLimiter | None = None) -> None:
         self.publisher = publisher
         self.keys = keys
         self.config = config
         #: The event types served, by name.
         self.types = types
+        #: The per-key token buckets (the default limit where a key sets none).
+        self.limiter = limiter or RateLimiter()
 
-    def authenticate(self, request: Request, theme: str, presented: str | None) -> ApiKey:
-        """The key's owner; ``X-API-Key`` or ``Authorization: Bearer``, else 401."""
+    def authenticate(self, request: Request, theme: str, presented: str | None, *, events: int = 1) -> ApiKey:
+        """The key's owner; ``X-API-Key`` or ``Authorization: Bearer``, else 401.
+
+        Then the key's rate limit, before the body is read (a flooding key costs
+        a dict lookup): ``events`` tokens are taken, 429 if too few. The batch
+        route passes 0 (only checks a token is left) and takes its count with
+        :meth:`throttle` once it knows it.
+        """
         if not presented:
             auth = request.headers.get("authorization", "")
             if auth.lower().startswith("bearer "):
@@ -66,7 +80,24 @@ class Ingest:
         owner = self.keys.authenticate(presented)
         if owner is None:
             raise Rejected(401, "unauthorized", theme, "missing or unknown API key", {"WWW-Authenticate": "ApiKey"})
+        self.throttle(owner, events, theme)
         return owner
+
+    def throttle(self, owner: ApiKey, events: int, theme: str) -> None:
+        """Take ``events`` tokens from ``owner``'s bucket, all or none: 429 with ``Retry-After`` when
+        short, 413 when ``events`` is more than the key's burst (no wait would let it pass)."""
+        limit = self.limiter.limit(owner.rate, owner.burst)
+        wait = self.limiter.acquire(owner.key_id, events, limit)
+        if wait == 0.0:
+            return
+        if wait == NEVER:
+            raise Rejected(413, "too_large", theme,
+                           f"{events} events in one request is more than this key's burst of {limit.burst}; "
+                           "send smaller batches")
+        seconds = retry_after(wait)
+        raise Rejected(429, "rate_limited", theme,
+                       f"rate limit of this key exceeded ({limit.rate:g} events/s, burst {limit.burst}); "
+                       f"retry after {seconds} s", {"Retry-After": str(seconds)})
 
     async def read_json(self, request: Request, theme: str) -> Any:
         """The parsed body; 413 past the size limit (declared or streamed), 422 if it is not JSON."""

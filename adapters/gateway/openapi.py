@@ -16,6 +16,9 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     403: {"description": "region_code is not the API key's region"},
     413: {"description": "Body over the size limit"},
     422: {"description": "Invalid event; `detail` lists each field path (`loc`), message and rule (`type`)"},
+    429: {"description": "The API key's rate limit is exceeded; retry after `Retry-After` seconds",
+          "headers": {"Retry-After": {"description": "Seconds until the key has tokens for this request",
+                                      "schema": {"type": "integer", "minimum": 1}}}},
     503: {"description": "Spool full or broker not answering; retry later with the same event_id"},
 }
 
