@@ -6,13 +6,15 @@ an event id or a free-text error, which would explode the series count.
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import REGISTRY, Counter, Gauge
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 GATEWAY_ACCEPTED = Counter(
@@ -82,3 +84,45 @@ class _SpoolCollector(Collector):
 
 SPOOLS = _SpoolCollector()
 REGISTRY.register(SPOOLS)
+
+#: Set by the gateway's supervisor (``--workers N``) for its workers: the directory where each
+#: process keeps its metric values, so that any worker's /metrics answers for all of them.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# In multiprocess mode the scrape reads the workers' files, not their collectors: the spool figures
+# are also written as gauges there (not registered in REGISTRY, where SPOOLS has these names).
+_SPOOL_GAUGES = {
+    "depth": Gauge("egov_spool_depth_events", "Events waiting in the store-and-forward spool",
+                   multiprocess_mode="livesum", registry=None),
+    "age": Gauge("egov_spool_oldest_age_seconds", "Age of the oldest event waiting in the spool (0 when empty)",
+                 multiprocess_mode="livemax", registry=None),
+    "limit": Gauge("egov_spool_limit_events", "Configured limit of the spool, in events",
+                   multiprocess_mode="livemax", registry=None),
+}
+
+
+def multiprocess_dir() -> str | None:
+    """The prometheus-client multiprocess directory of this process, or ``None`` (one process)."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def record_spool_gauges() -> None:
+    """Multiprocess mode: write this process's spool figures where every worker's scrape reads them.
+
+    The workers call it every second and the scraping worker just before it answers, so another
+    worker's spool figures are at most about a second old.
+    """
+    for family in SPOOLS.collect():
+        key = {"egov_spool_depth_events": "depth", "egov_spool_oldest_age_seconds": "age"}.get(family.name, "limit")
+        _SPOOL_GAUGES[key].set(family.samples[0].value)
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What ``/metrics`` serves: this process's registry, or in multiprocess mode every worker's
+    values aggregated (counters summed, including those of exited workers; gauges by their mode)."""
+    if multiprocess_dir() is None:
+        return REGISTRY
+    record_spool_gauges()
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
+from adapters.metrics import scrape_registry
 from adapters.sdk import Publisher
 
 
@@ -32,7 +33,7 @@ def operations_router(publisher: Publisher) -> APIRouter:
 
     @router.get("/metrics", response_class=Response)
     async def metrics() -> Response:
-        """Prometheus metrics of this process."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus metrics of this process (with ``--workers N``: of all the workers, aggregated)."""
+        return Response(generate_latest(scrape_registry()), media_type=CONTENT_TYPE_LATEST)
 
     return router
