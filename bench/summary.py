@@ -5,7 +5,9 @@ it ran (``bench/results/<name>.json`` unless ``--output`` said otherwise) and
 the time it started: a file not written since then is reported as such, not
 read (its figures would be an older run's). Each result file lists its targets
 in one shape (``bench/common.py`` ``verdict``: ``target``, ``measured``,
-``met``, ``line``); this prints those lines and a count.
+``met``, ``line``); this prints those lines and a count. For a benchmark named in
+``EXPECTED``, a target the issue set that its file does not record is counted as
+not measured (a result file of an older format, or a run that skipped the cell).
 
     .venv/bin/python -m bench.summary [--since EPOCH_SECONDS] FILE...
 """
@@ -16,6 +18,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+# Targets a benchmark must report, by the start of their ``target`` text.
+EXPECTED = {
+    "B4 gateway": [  # issue 12 (bench/gateway.py)
+        "single events at 32 connections ≥ 0.5× bare",
+        "single events at 32 connections p99 ≤ 50 ms",
+        "/v1/batch of 100 ≥ 20,000 events/s with one process",
+    ],
+}
 
 
 def summarize(files: list[Path], since: float | None) -> list[str]:
@@ -34,6 +45,10 @@ def summarize(files: list[Path], since: float | None) -> list[str]:
         for t in targets:
             counts["met" if t["met"] else "MISSED" if t["met"] is not None else "not measured"] += 1
             lines.append(f"    {t['line']}")
+        for expected in EXPECTED.get(result.get("benchmark", ""), []):
+            if not any(str(t.get("target", "")).startswith(expected) for t in targets):
+                counts["not measured"] += 1
+                lines.append(f"    target {expected}: not in this file — not measured")
     lines.append("  " + ", ".join(f"{n} {word}" for word, n in counts.items()))
     return lines
 

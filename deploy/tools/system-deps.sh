@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Debian packages the test suite runs as real parts: Prometheus (server and
 # promtool), PostgreSQL (outbox relay), Chromium (dashboard page test).
+# `system-deps.sh wrk` instead: the HTTP load generator of the gateway benchmark
+# (deploy/bench.sh gateway), not needed by the tests.
 # Installs only what is missing; needs root (or sudo) the first time.
 set -euo pipefail
 
 missing=()
-command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-command -v chromium >/dev/null || missing+=(chromium)
+if [ "${1:-}" = wrk ]; then
+  command -v wrk >/dev/null || missing+=(wrk)
+else
+  command -v prometheus >/dev/null && command -v promtool >/dev/null || missing+=(prometheus)
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v chromium >/dev/null || missing+=(chromium)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
