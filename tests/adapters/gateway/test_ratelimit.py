@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.gateway import ApiKeyStore, GatewayConfig, create_app, hash_api_key
 from adapters.gateway.ratelimit import DEFAULT_BURST, DEFAULT_RATE, NEVER, Limit, RateLimiter, TokenBucket, retry_after
 from bus.settings import load_settings
+from devtools.devstack import process
 from tests.adapters.gateway.test_app import BUDGET, COMPLAINT, FakePublisher
+from tests.fixtures.adapters import EGOV_BUS, cli_env
 
 FLOOD, CALM = "egk_" + "f" * 40, "egk_" + "c" * 40
 
@@ -221,3 +227,80 @@ def test_a_batch_larger_than_the_keys_burst_is_413(client, publisher) -> None:
 def test_an_unknown_key_is_401_not_429(client) -> None:
     for _ in range(5):
         assert post(client, "/v1/events/BudgetAllocated", BUDGET, "egk_unknown").status_code == 401
+
+
+# -- the gateway as a real process, on the real broker --------------------------------
+
+
+def _start_gateway(settings: Any, tmp_path: Path, keys_yaml: str) -> tuple[Any, str]:
+    keys_file = tmp_path / "keys.yaml"
+    keys_file.write_text(keys_yaml)
+    port = process.free_port()
+    log = tmp_path / "gateway.log"
+    record = process.start("gateway", [EGOV_BUS, "gateway", "--port", str(port), "--log-level", "warning"], log,
+                           env=cli_env(settings, EGOV_GATEWAY_API_KEYS_FILE=str(keys_file)))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return record, url
+        except httpx.HTTPError:
+            pass
+        if not process.is_running(record) or time.monotonic() > deadline:
+            process.stop(record, timeout=10)
+            pytest.fail(f"the gateway did not start:\n{process.log_tail(log)}")
+        time.sleep(0.2)  # polling a condition with a deadline
+
+
+def _rejected_samples(url: str) -> dict[tuple[str, str], float]:
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return {(s.labels["theme"], s.labels["reason"]): s.value
+            for family in text_string_to_metric_families(text) if family.name == "egov_gateway_events_rejected"
+            for s in family.samples if s.name.endswith("_total")}
+
+
+@pytest.mark.integration
+def test_a_flooding_key_gets_429s_and_the_other_key_none(adapter_settings, theme_topics, tmp_path) -> None:
+    rate, burst = 20, 20
+    record, url = _start_gateway(adapter_settings, tmp_path, (
+        f'keys:\n  - {{region_code: "32.01", name: flood, hash: "{hash_api_key(FLOOD)}", rate: {rate}, '
+        f'burst: {burst}}}\n  - {{region_code: "33", name: calm, hash: "{hash_api_key(CALM)}"}}\n'))
+    path = f"{url}/v1/events/BudgetAllocated"
+    body = {k: v for k, v in BUDGET.items() if k != "event_id"}
+    flood: list[tuple[int, str | None]] = []
+    calm: list[int] = []
+    done = threading.Event()
+
+    def flooder() -> None:
+        with httpx.Client(headers={"X-API-Key": FLOOD}, timeout=30) as http:
+            while not done.is_set():
+                response = http.post(path, json=body)
+                flood.append((response.status_code, response.headers.get("retry-after")))
+
+    try:
+        threads = [threading.Thread(target=flooder) for _ in range(4)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        with httpx.Client(headers={"X-API-Key": CALM}, timeout=30) as http:
+            for n in range(30):  # 10 requests per second for 3 s, paced by the clock (not synchronisation)
+                time.sleep(max(0.0, started + n / 10 - time.monotonic()))
+                calm.append(http.post(path, json=body).status_code)
+        done.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        elapsed = time.monotonic() - started
+        samples = _rejected_samples(url)
+    finally:
+        done.set()
+        assert process.stop(record, timeout=20)
+
+    assert calm == [202] * 30
+    statuses = [status for status, _ in flood]
+    limited = [retry for status, retry in flood if status == 429]
+    assert set(statuses) == {202, 429}, statuses
+    assert limited and set(limited) == {"1"}  # a token every 50 ms: one second, rounded up
+    # The burst, then the rate: never more than the bucket allows over the run.
+    assert burst <= statuses.count(202) <= burst + rate * elapsed + 1
+    assert samples.get(("budgeting", "rate_limited")) == len(limited)
