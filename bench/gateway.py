@@ -24,7 +24,11 @@ per-round ratios, next to the best round of each. Only 2xx answers count; errors
 Writes ``bench/results/gateway.json``.
 
     .venv/bin/python -m bench.gateway [--duration 10] [--rounds 3] [--connections 1,32,128]
-        [--batch 100] [--workers 1] [--gateway-tree PATH] [--output FILE]
+        [--batch 100] [--workers 1] [--gateway-tree PATH] [--gateway-env EGOV_X=V ...] [--output FILE]
+
+Before/after a change: ``git worktree add /tmp/before <commit>`` and the same run with
+``--gateway-tree /tmp/before --output /tmp/gateway-before.json`` (the bare endpoint and
+the bench are this tree's either way).
 """
 
 from __future__ import annotations
@@ -146,7 +150,8 @@ def gateway_options(env: dict[str, str]) -> str:
     return proc.stdout
 
 
-def start_gateway(settings: Any, work: Path, tree: Path | None, workers: int, log_level: str) -> Server:
+def start_gateway(settings: Any, work: Path, tree: Path | None, workers: int, log_level: str,
+                  extra_env: dict[str, str]) -> Server:
     key = new_api_key()
     keys_file = work / "keys.yaml"
     # rate/burst: the per-key limit of issue 12's limiter (a loader without it ignores them).
@@ -164,6 +169,7 @@ def start_gateway(settings: Any, work: Path, tree: Path | None, workers: int, lo
         EGOV_PSEUDONYM_KEY=pseudonym,
         EGOV_GATEWAY_API_KEYS_FILE=str(keys_file),
     )
+    env.update(extra_env)
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
     port = free_port()
@@ -258,8 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0, help="wrk's per-request timeout, seconds")
     parser.add_argument("--log-level", default="warning", help="both servers' log level (info logs every request)")
     parser.add_argument("--gateway-tree", type=Path, help="run the gateway code of this checkout (PYTHONPATH)")
+    parser.add_argument("--gateway-env", action="append", default=[], metavar="EGOV_X=VALUE",
+                        help="a setting of the gateway process (repeatable), e.g. EGOV_GATEWAY_MAX_IN_FLIGHT=20000")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    extra_env = dict(item.split("=", 1) for item in args.gateway_env)
     connections = [int(c) for c in args.connections.split(",")]
     tree = args.gateway_tree.resolve() if args.gateway_tree else None
     wrk_binary()  # fail before starting anything
@@ -272,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     servers: dict[str, Server] = {}
     try:
         servers["bare"] = start_bare(work, args.workers, args.log_level)
-        servers["gateway"] = start_gateway(settings, work, tree, args.workers, args.log_level)
+        servers["gateway"] = start_gateway(settings, work, tree, args.workers, args.log_level, extra_env)
         for server in servers.values():
             server.wait_ready()
             for kind in PATHS:
@@ -315,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds, "connections": connections,
             "batch_events": args.batch, "workers": args.workers, "wrk_threads": args.wrk_threads,
             "wrk_timeout_s": args.timeout, "log_level": args.log_level, "server": server_settings(),
+            "gateway_env": extra_env,
             "event_type": "BudgetAllocated", "topic": "egov.budgeting.events",
             "timing": "per round and connection count: bare and gateway one after the other, order alternating; "
                       "headline: median of per-round ratios gateway ÷ bare (accepted req/s)",
