@@ -41,6 +41,8 @@ def gateway(
     port: int = typer.Option(8080, help="TCP port."),
     max_body_bytes: int = typer.Option(1 << 20, help="Requests with a larger body get 413."),
     max_batch_events: int = typer.Option(1000, help="Most events in one /v1/batch request."),
+    workers: int = typer.Option(1, min=1, help="Processes serving the port, each with its own spool "
+                                               "(gateway-<slot>.sqlite); a dead one is restarted."),
     log_level: str = typer.Option("info", help="debug, info, warning, error."),
 ) -> None:
     """Run the HTTP ingest gateway (OpenAPI at /docs).
@@ -51,7 +53,7 @@ def gateway(
     from adapters.gateway import GatewayConfig, serve
 
     _logging(log_level)
-    serve(_settings(), host=host, port=port, log_level=log_level,
+    serve(_settings(), host=host, port=port, log_level=log_level, workers=workers,
           config=GatewayConfig(max_body_bytes=max_body_bytes, max_batch_events=max_batch_events))
 
 

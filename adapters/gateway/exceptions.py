@@ -15,6 +15,10 @@ class ApiKeyConfigError(GatewayError):
     """The API key file or variable is missing, unreadable or malformed."""
 
 
+class SupervisorError(GatewayError):
+    """``--workers N`` cannot run as asked: fewer than one worker, or the port cannot be bound."""
+
+
 class Rejected(GatewayError):
     """An answer other than 202, with the metric reason and FastAPI-style ``detail``.
 
