@@ -56,7 +56,8 @@ ALL_ON: dict[str, Any] = {
     "config": {"extra": {"EGOV_TOPIC_REPLICATION_FACTOR": 3}},
     "gateway": {
         "apiKeys": {"existingSecret": "egov-gateway-api-keys"},
-        "autoscaling": {"targetMemoryUtilizationPercentage": 80},
+        "workers": 2,
+        "autoscaling": {"targetMemoryUtilizationPercentage": 80, "inFlightTarget": 20},
         "extraEnv": [{"name": "LOG_LEVEL", "value": "info"}],
     },
     "processor": {"persistence": {"storageClass": "fast-ssd"}},

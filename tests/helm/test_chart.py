@@ -259,6 +259,23 @@ def test_gateway_deployment_service_hpa_pdb(defaults):
         assert selector.items() <= pod_labels.items(), f"{kind} does not select the gateway pods"
 
 
+def test_gateway_workers_and_the_hpa_on_requests_in_flight(defaults, all_on):
+    def gateway(docs: list[dict]) -> tuple[list[str], list[dict]]:
+        container = one(docs, "Deployment", "-gateway")["spec"]["template"]["spec"]["containers"][0]
+        return container["args"], one(docs, "HorizontalPodAutoscaler", "-gateway")["spec"]["metrics"]
+
+    args, metrics = gateway(defaults)
+    assert args == ["gateway", "--host", "0.0.0.0", "--port", "8080", "--workers", "1"]
+    # Off by default: it needs prometheus-adapter, and an HPA missing a metric stops scaling down.
+    assert metrics == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
+    args, metrics = gateway(all_on)
+    assert args[-2:] == ["--workers", "2"]
+    assert [m["type"] for m in metrics] == ["Resource", "Resource", "Pods"]
+    assert metrics[2]["pods"] == {"metric": {"name": "egov_gateway_requests_in_flight"},
+                                  "target": {"type": "AverageValue", "averageValue": "20"}}
+
+
 def test_processors_are_a_statefulset_consumer_group_with_state_volumes(defaults):
     sts = one(defaults, "StatefulSet", "-processor")
     assert sts["spec"]["replicas"] == 3
@@ -497,6 +514,9 @@ BAD_VALUES = {
     "unknown top-level key": ({"gatway": {"enabled": True}}, "additional properties 'gatway' not allowed"),
     "unknown nested key": ({"gateway": {"replicas": 3}}, "additional properties 'replicas' not allowed"),
     "negative replicas": ({"processor": {"replicaCount": 0}}, "/processor/replicaCount"),
+    "no gateway workers": ({"gateway": {"workers": 0}}, "/gateway/workers"),
+    "in-flight target as a string": ({"gateway": {"autoscaling": {"inFlightTarget": "20"}}},
+                                     "/gateway/autoscaling/inFlightTarget"),
     "bad security protocol": ({"kafka": {"securityProtocol": "TLS"}}, "/kafka/securityProtocol"),
     "SASL without a password Secret": ({"kafka": {"securityProtocol": "SASL_SSL"}}, "/kafka/auth/existingSecret"),
     "region code as a number": ({"strimzi": {"users": {"enabled": True, "regions": [32.01]}}}, "/strimzi/users/regions/0"),
