@@ -64,6 +64,9 @@ class Ingest:
         self.types = types
         #: The per-key token buckets (the default limit where a key sets none).
         self.limiter = limiter or RateLimiter()
+        #: Events sent and not yet resolved (acked, spooled or failed); changed on the event loop only.
+        self.in_flight = 0
+        self.max_in_flight = config.max_in_flight or DEFAULT_MAX_IN_FLIGHT
 
     def authenticate(self, request: Request, theme: str, presented: str | None, *, events: int = 1) -> ApiKey:
         """The key's owner; ``X-API-Key`` or ``Authorization: Bearer``, else 401.
@@ -137,18 +140,64 @@ class Ingest:
         except EgovBusError as exc:
             raise Rejected(422, "invalid", et.theme, [problem(loc, exc.message, type(exc).__name__)]) from None
 
-    async def publish(self, events: list[Any], themes: list[str], traceparent: str | None) -> list[Any]:
-        """Publish and wait for each event's ack or spooling; 503 if the spool is full or the broker refuses."""
-        config, publisher = self.config, self.publisher
+    async def publish(self, events: list[Any], themes: list[str], traceparent: str | None) -> list[PublishResult]:
+        """Publish and wait for each event's ack or spooling; 503 if the spool is full, the broker refuses
+        or does not answer in time, or too many events are in flight already.
+
+        Each request waits for its own events only: ``submit`` sends them on the event loop (no
+        thread, no lock held across the broker's round trip) and the last delivery report completes
+        this request's future, so concurrent requests share the producer's batches.
+        """
+        config, publisher, count = self.config, self.publisher, len(events)
+        # Bounded in-flight events: librdkafka's queue never fills (a full one would make submit
+        # block the event loop) and memory stays bounded when the broker is slow. One request is
+        # always let in, so a batch larger than the bound is served alone rather than never.
+        if self.in_flight and self.in_flight + count > self.max_in_flight:
+            raise Rejected(503, "overloaded", themes[0],
+                           f"{self.in_flight} events are waiting for the broker (limit {self.max_in_flight}); "
+                           "retry shortly", {"Retry-After": "1"})
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[Waiter] = loop.create_future()
+        slot = _Slot(self, count)
+
+        def finished(waiter: Waiter) -> None:  # on the event loop
+            slot.release()
+            if not done.done():  # a request that timed out has gone
+                done.set_result(waiter)
+
+        def on_done(waiter: Waiter) -> None:  # on the thread that resolved the last event
+            try:
+                loop.call_soon_threadsafe(finished, waiter)
+            except RuntimeError:  # the loop closed (server stopped): nobody waits any more
+                pass
+
+        traceparents = [traceparent] * count if traceparent else None
+        self.in_flight += count
         try:
-            results = await run_in_threadpool(
-                publisher.publish_many_acked, events, timeout=config.ack_timeout_s,
-                traceparents=[traceparent] * len(events) if traceparent else None,
-            )
+            if publisher.mode == "direct":
+                publisher.submit(events, traceparents=traceparents, on_done=on_done)
+            else:
+                # Spooling writes the events to SQLite with an fsync: not on the event loop.
+                await run_in_threadpool(publisher.submit, events, traceparents=traceparents, on_done=on_done)
         except SpoolFullError as exc:
+            slot.release()
             raise Rejected(503, "unavailable", themes[0], exc.message, {"Retry-After": "60"}) from None
         except (PublisherError, SpoolError) as exc:
+            slot.release()
             raise Rejected(503, "unavailable", themes[0], exc.message, {"Retry-After": "5"}) from None
+        except BaseException:
+            slot.release()
+            raise
+        timeout = config.ack_timeout_s if config.ack_timeout_s is not None else publisher.ack_timeout_s
+        try:
+            waiter = await asyncio.wait_for(done, timeout)
+        except asyncio.TimeoutError:
+            # The events stay in flight (their slots are freed when they resolve); a retry with the
+            # same event_id is deduplicated downstream.
+            raise Rejected(503, "unavailable", themes[0],
+                           f"events neither acknowledged nor spooled within {timeout:g}s", {"Retry-After": "5"}
+                           ) from None
+        results: list[PublishResult] = list(waiter.results)  # type: ignore[arg-type]
         failed = [r for r in results if r.outcome == FAILED]
         if failed:
             raise Rejected(503, "unavailable", themes[0],
@@ -162,6 +211,19 @@ class Ingest:
         """The caller's W3C ``traceparent`` header to continue, if it is a valid one."""
         value = request.headers.get(HEADER_TRACEPARENT)
         return value if value and is_valid_traceparent(value) else None
+
+
+class _Slot:
+    """One request's share of :attr:`Ingest.in_flight`, given back once (resolved, or never sent)."""
+
+    __slots__ = ("ingest", "count")
+
+    def __init__(self, ingest: Ingest, count: int) -> None:
+        self.ingest, self.count = ingest, count
+
+    def release(self) -> None:
+        self.ingest.in_flight -= self.count
+        self.count = 0
 
 
 def _flat_loc(loc: Sequence[Any]) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -27,6 +28,9 @@ def build_gateway(settings: Any, config: GatewayConfig | None = None, *, keys: A
     process, because a spool file is locked by the process that opened it.
     """
     keys = keys or ApiKeyStore.from_settings(settings)
+    config = config or GatewayConfig()
+    if config.max_in_flight is None:  # EGOV_GATEWAY_MAX_IN_FLIGHT unless the caller set one
+        config = dataclasses.replace(config, max_in_flight=settings.gateway_max_in_flight)
     # Person events arrive with raw NIKs: without a key the gateway must not run at all.
     pseudonymizer = Pseudonymizer.from_settings(settings, purpose="the gateway (it accepts NIKs)")
     if publisher is None:

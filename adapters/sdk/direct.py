@@ -275,6 +275,23 @@ class DirectSender:
             # force: these were accepted already; the limit applies to new events only.
             self._tracker.spool_taken_back(functools.partial(self._spool.put, force=True))
 
+    def serve_reports(self, stop: threading.Event, timeout: float) -> None:
+        """Serve reports as they arrive until ``stop`` is set (the reports thread of a server).
+
+        Blocks in librdkafka's poll, which returns as soon as a report (or an error) is there,
+        so a waiting caller hears of its events within about a broker round trip. The poll lock
+        is dropped between polls: flush, a full queue and the purge after a lost link take turns.
+        """
+        poll = self.raw.poll
+        while not stop.is_set():
+            try:
+                with self.poll_lock:
+                    poll(timeout)
+                self.after_poll()
+            except Exception:  # the thread must survive anything; logged, and the next poll retries
+                log.exception("publisher reports thread error")
+                stop.wait(1.0)
+
     def poll(self) -> None:
         """Serve the reports that are there (no waiting)."""
         with self.poll_lock:

@@ -55,6 +55,9 @@ log = logging.getLogger("egov.adapters.publisher")
 __all__ = ["Publisher", "PublishResult", "ACKED", "SPOOLED", "FAILED"]
 
 _PUMP_INTERVAL_S = 0.05
+# How long the reports thread blocks in one poll when nothing arrives; a report wakes it at once.
+# Short, because others (flush, a full queue) wait for the poll lock meanwhile.
+_REPORTS_POLL_S = 0.05
 
 #: ``factory(error_cb, **librdkafka config) -> producer``: a confluent-kafka ``Producer`` or a fake of one.
 ProducerFactory = Callable[..., Any]
@@ -78,7 +81,11 @@ class Publisher:
     per event, so that concurrent acked calls each return as soon as their own
     events are done (servers: the gateway, the outbox relay); the default
     reports failures only, which is faster, and an acked call then returns when
-    the producer's whole queue is empty. The broker probe backs off from
+    the producer's whole queue is empty. With ``confirm=True`` a thread of its
+    own serves the reports as they arrive (blocked in librdkafka's poll, woken
+    by each report), so a caller of :meth:`submit` hears of its events within
+    about a broker round trip and no caller has to wait in a thread for it to
+    happen. The broker probe backs off from
     ``probe_interval_s`` up to ``max_backoff_s`` (:mod:`bus.retry`: full
     jitter). ``producer_factory`` replaces the confluent-kafka producers (tests).
     """
@@ -128,7 +135,12 @@ class Publisher:
         )
         self._stop = threading.Event()
         self._pump = threading.Thread(target=self._run, name=f"egov-publisher-{component}", daemon=True)
+        # Servers only: the streaming hot path (failure-only reports) has nobody to answer promptly.
+        self._reports = threading.Thread(target=self._direct.serve_reports, args=(self._stop, _REPORTS_POLL_S),
+                                         name=f"egov-reports-{component}", daemon=True) if confirm else None
         self._pump.start()
+        if self._reports is not None:
+            self._reports.start()
 
     # -- building events (the builder's) ----------------------------------------------------
 
@@ -217,8 +229,10 @@ class Publisher:
         while not self._stop.wait(_PUMP_INTERVAL_S):
             try:
                 # Serve reports in batches: polling with a timeout here would wake this thread
-                # for every report and fight the publishing thread for the GIL.
-                direct.poll()
+                # for every report and fight the publishing thread for the GIL. With a reports
+                # thread, it serves them (and the errors that change the mode).
+                if self._reports is None:
+                    direct.poll()
                 direct.settle(blocking=False)
                 if not self._mode.direct and not self._mode.state.closed:
                     self._probe()
@@ -254,8 +268,14 @@ class Publisher:
             assert self._forwarder is not None
             self._forwarder.interrupt()
 
+    @property
+    def ack_timeout_s(self) -> float:
+        """The default wait of an acked call: the delivery timeout plus 10 s (by then each event
+        was acknowledged, refused, or came back failed and was spooled)."""
+        return self._settings.delivery_timeout_s + 10
+
     def _wait(self, waiter: Waiter, timeout: float | None) -> None:
-        timeout = self._settings.delivery_timeout_s + 10 if timeout is None else timeout
+        timeout = self.ack_timeout_s if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while not waiter.done.is_set():
             left = deadline - time.monotonic()
@@ -340,6 +360,8 @@ class Publisher:
             actions = self._mode.handle(Close())
             self._stop.set()  # also interrupts a forward batch
             self._pump.join(timeout=5)
+            if self._reports is not None:
+                self._reports.join(timeout=5)
             if Action.PURGE_DIRECT in actions:
                 self._direct.close()  # records still queued after a timed-out flush are spooled, not lost
             if self._forwarder is not None:

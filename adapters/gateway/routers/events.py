@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -11,6 +13,7 @@ from fastapi.security import APIKeyHeader
 from adapters.gateway.exceptions import Rejected
 from adapters.gateway.ingest import UNKNOWN_THEME, Ingest, problem
 from adapters.gateway.openapi import RESPONSES, batch_request_schema, request_schema
+from adapters.metrics import GATEWAY_REQUESTS_IN_FLIGHT
 from schemas import EventType
 
 api_key_header = APIKeyHeader(
@@ -18,7 +21,23 @@ api_key_header = APIKeyHeader(
 )
 
 
+def _in_flight(endpoint: Callable[..., Awaitable[JSONResponse]]) -> Callable[..., Awaitable[JSONResponse]]:
+    """Counts the ingest requests being handled in ``egov_gateway_requests_in_flight`` (the HPA's
+    metric): from routing to the answer, whatever the answer is."""
+
+    @functools.wraps(endpoint)  # FastAPI reads the parameters through __wrapped__
+    async def tracked(*args: Any, **kwargs: Any) -> JSONResponse:
+        GATEWAY_REQUESTS_IN_FLIGHT.inc()
+        try:
+            return await endpoint(*args, **kwargs)
+        finally:
+            GATEWAY_REQUESTS_IN_FLIGHT.dec()
+
+    return tracked
+
+
 def _event_endpoint(ingest: Ingest, et: EventType):
+    @_in_flight
     async def endpoint(request: Request, api_key: str | None = Depends(api_key_header)) -> JSONResponse:
         owner = ingest.authenticate(request, et.theme, api_key)
         data = await ingest.read_json(request, et.theme)
@@ -62,6 +81,7 @@ def events_router(ingest: Ingest) -> APIRouter:
     @router.post("/v1/batch", status_code=202, tags=["events"], responses=RESPONSES, openapi_extra={
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": batch_request_schema(types, config.max_batch_events)}}}})
+    @_in_flight
     async def batch(request: Request, api_key: str | None = Depends(api_key_header)) -> JSONResponse:
         """Several events of any types, one region: all are valid and published, or none is."""
         # Only a check for a token left here: the count is known once the body is read.

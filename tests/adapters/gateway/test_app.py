@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from adapters.gateway import ApiKeyStore, GatewayConfig, create_app, hash_api_key
 from adapters.gateway.exceptions import GatewayError, Rejected
-from adapters.sdk.publisher import PublishResult
+from adapters.sdk import Waiter
 from bus.errors import EgovBusError
 
 KEY, OTHER = "egk_" + "a" * 40, "egk_" + "b" * 40
@@ -34,6 +34,7 @@ class FakePublisher:
 
     mode = "direct"
     spool = None
+    ack_timeout_s = 40.0
 
     def __init__(self) -> None:
         self.published: list[tuple[list[Any], dict[str, Any]]] = []
@@ -43,10 +44,14 @@ class FakePublisher:
         envelope = {name: data.pop(name, None) for name in ("region_code", "source_system", "occurred_at", "event_id")}
         return et.model.new(**envelope, **data)
 
-    def publish_many_acked(self, events: list[Any], *, timeout: float | None = None,
-                           traceparents: list[str | None] | None = None) -> list[PublishResult]:
-        self.published.append((events, {"timeout": timeout, "traceparents": traceparents}))
-        return [PublishResult(e.envelope.event_id, "acked") for e in events]
+    def submit(self, events: list[Any], *, traceparents: list[str | None] | None = None,
+               on_done: Any = None) -> Waiter:
+        # What the gateway uses: every event acknowledged at once, on_done called as the real one does.
+        self.published.append((events, {"traceparents": traceparents}))
+        waiter = Waiter([e.envelope.event_id for e in events], on_done)
+        for index in range(len(events)):
+            waiter.resolve(index, "acked")
+        return waiter
 
     def broker_reachable(self, timeout: float = 2.0) -> bool:
         return True
@@ -86,7 +91,7 @@ def test_one_event_is_published_with_the_callers_traceparent(client, publisher) 
     assert (response.status_code, response.json()) == (202, {"event_id": EVENT_ID, "status": "acked"})
     [(events, options)] = publisher.published
     assert [e.envelope.region_code for e in events] == ["32.01"]
-    assert options == {"timeout": None, "traceparents": [TRACEPARENT]}
+    assert options == {"traceparents": [TRACEPARENT]}
 
 
 @pytest.mark.parametrize(
