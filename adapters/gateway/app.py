@@ -34,6 +34,7 @@ from adapters.gateway.ingest import (
     describe_problems,
 )
 from adapters.gateway.openapi import request_schema
+from adapters.gateway.prefilter import RateLimitPrefilter
 from adapters.gateway.ratelimit import RateLimiter
 from adapters.gateway.routers import events_router, operations_router
 from adapters.metrics import GATEWAY_REJECTED
@@ -95,6 +96,9 @@ def create_app(
         GATEWAY_REJECTED.labels(exc.theme, exc.reason).inc()
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
-    app.include_router(events_router(Ingest(publisher, keys, config, types, limiter=limiter)))
+    ingest = Ingest(publisher, keys, config, types, limiter=limiter)
+    app.include_router(events_router(ingest))
+    # A key out of tokens is answered before FastAPI's routing: a flood's 429s stay cheap.
+    app.add_middleware(RateLimitPrefilter, ingest=ingest)
     app.include_router(operations_router(publisher))
     return app
