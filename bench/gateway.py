@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -274,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     wrk_binary()  # fail before starting anything
     load_before = os.getloadavg()
 
+    revision = tree_revision(tree or ROOT)  # now: the tree may change while the run goes on
     settings = load_settings()
     apply(AdminClient(settings.librdkafka_config()), load_catalog(), timeout=30)  # idempotent
     work = Path(tempfile.mkdtemp(prefix="egov-bench-gateway-"))
@@ -308,15 +310,19 @@ def main(argv: list[str] | None = None) -> int:
                         print(f"  round {index + 1} {kind:<6} {conns:>3} conns {who:<7} "
                               f"{result.rate():>9,.0f} req/s  p99 {result.p99_ms:7.1f} ms  errors {result.errors}",
                               flush=True)
+    except BaseException:
+        print(f"  logs of the servers kept in {work}", file=sys.stderr)
+        raise
     finally:
         for server in servers.values():
             server.stop()
+    shutil.rmtree(work, ignore_errors=True)  # bodies, keys, spool, logs: nothing went wrong
 
     summary = {kind: {str(c): summarize(cells, kind, c, args.batch) for c in connections} for kind in PATHS}
     found = targets(summary, args.batch, args.workers)
     result = {
         "benchmark": "B4 gateway",
-        "gateway_tree": str(tree or ROOT), "gateway_revision": tree_revision(tree or ROOT),
+        "gateway_tree": str(tree or ROOT), "gateway_revision": revision,
         "summary": summary,
         "targets": found,
         "target_met": all(t["met"] for t in found if t["met"] is not None),
