@@ -234,3 +234,22 @@ def test_multiprocess_metrics_sum_the_workers_counters(tmp_path) -> None:
     # Live gauges of exited processes still count until the supervisor marks them dead.
     assert "egov_gateway_requests_in_flight 4.0" in scraped
     assert "egov_spool_depth_events 0.0" in scraped
+
+
+def test_a_worker_whose_supervisor_is_gone_stops_itself() -> None:
+    from types import SimpleNamespace
+
+    from adapters.gateway.worker import _watch
+
+    server, done = SimpleNamespace(should_exit=False), threading.Event()
+    watcher = threading.Thread(target=_watch, args=(server, os.getppid() + 1_000_000, done), daemon=True)
+    watcher.start()
+    watcher.join(timeout=10)
+    assert not watcher.is_alive() and server.should_exit is True
+    # Its supervisor alive: keeps serving until told to stop.
+    server, done = SimpleNamespace(should_exit=False), threading.Event()
+    watcher = threading.Thread(target=_watch, args=(server, os.getppid(), done), daemon=True)
+    watcher.start()
+    done.set()
+    watcher.join(timeout=10)
+    assert not watcher.is_alive() and server.should_exit is False
