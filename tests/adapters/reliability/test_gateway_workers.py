@@ -8,7 +8,6 @@ import itertools
 import os
 import signal
 import sqlite3
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
