@@ -25,11 +25,13 @@ from adapters.gateway.worker import WORKER_HEADER
 from bus.retry import RetryPolicy
 from bus.settings import EgovSettings, load_settings
 from devtools.devstack import DevStack, process
+from schemas.cloudevents import HEADER_ID, HEADER_SOURCE
+from schemas.topic_names import theme_topic
 from tests.fixtures.adapters import EGOV_BUS, TEST_PSEUDONYM_KEY, cli_env, event_ids, read_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
-TOPIC = "egov.complaints.events"
+TOPIC = theme_topic("complaints")
 WAIT = RetryPolicy(initial_s=0.05, cap_s=0.5, floor_s=0.02)
 
 
@@ -120,8 +122,8 @@ class Gateway:
                           timeout=120)
 
     def ours(self, records) -> list[str]:
-        return [r.headers["ce_id"].decode() for r in records
-                if r.headers.get("ce_source", b"").decode().endswith("/" + self.source)]
+        return [r.headers[HEADER_ID].decode() for r in records
+                if r.headers.get(HEADER_SOURCE, b"").decode().endswith("/" + self.source)]
 
     def stop(self) -> None:
         workers = worker_pids(self.record.pid)
