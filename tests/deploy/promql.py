@@ -13,6 +13,7 @@ import re
 METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "egov_gateway_events_accepted_total": ("counter", frozenset({"theme"})),
     "egov_gateway_events_rejected_total": ("counter", frozenset({"theme", "reason"})),
+    "egov_gateway_requests_in_flight": ("gauge", frozenset()),
     "egov_publisher_events_published_total": ("counter", frozenset({"theme", "outcome"})),
     "egov_spool_depth_events": ("gauge", frozenset()),
     "egov_spool_oldest_age_seconds": ("gauge", frozenset()),
