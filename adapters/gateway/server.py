@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.gateway.app import GatewayConfig, create_app
 from adapters.gateway.auth import ApiKeyStore
+from adapters.gateway.ratelimit import RateLimiter
 from adapters.privacy import Pseudonymizer
 from adapters.sdk import Publisher
 from schemas import EVENT_TYPES
@@ -39,7 +40,8 @@ def build_gateway(settings: Any, config: GatewayConfig | None = None, *, keys: A
     try:
         publisher.warm(EVENT_TYPES.values())
         # On the way out: flush, try the spool for a moment, keep the rest on disk.
-        app = create_app(publisher, keys, config, on_shutdown=lambda: publisher.close(drain_timeout=5))
+        app = create_app(publisher, keys, config, limiter=RateLimiter.from_settings(settings),
+                         on_shutdown=lambda: publisher.close(drain_timeout=5))
     except BaseException:
         publisher.close(timeout=5)
         raise

@@ -304,3 +304,23 @@ def test_a_flooding_key_gets_429s_and_the_other_key_none(adapter_settings, theme
     # The burst, then the rate: never more than the bucket allows over the run.
     assert burst <= statuses.count(202) <= burst + rate * elapsed + 1
     assert samples.get(("budgeting", "rate_limited")) == len(limited)
+
+
+def test_the_gateway_built_from_settings_limits_by_the_settings_default() -> None:
+    from adapters.gateway.server import build_gateway
+    from tests.adapters.gateway.test_app import BUDGET, KEY, FakePublisher, post
+
+    class WarmPublisher(FakePublisher):
+        def warm(self, _types: Any) -> None:
+            pass
+
+        def close(self, **_kwargs: Any) -> None:
+            pass
+
+    settings = load_settings(env_file=None, gateway_rate_limit=0.001, gateway_rate_burst=2,
+                             pseudonym_key="test-only-pseudonym-key-0123456789")
+    keys = ApiKeyStore([(hash_api_key(KEY), "32.01", "bogor")])
+    app, _publisher = build_gateway(settings, keys=keys, publisher=WarmPublisher())  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        codes = [post(client, "/v1/events/BudgetAllocated", BUDGET).status_code for _ in range(3)]
+    assert codes == [202, 202, 429]
