@@ -55,6 +55,7 @@ from bench.common import EGOV, PSEUDONYM_KEY, ROOT, machine, now_iso, round_rati
 from bench.loadgen import WrkResult, run_wrk, wrk_binary
 from bus.errors import EgovBusError
 from bus.settings import load_settings
+from schemas.topic_names import theme_topic
 from topics.catalog import load_catalog
 from topics.provision import apply
 
@@ -126,7 +127,7 @@ class Server:
 
     def check(self, body: Path, path: str) -> None:
         """One request answered 202 (acked, not spooled): the cells would measure something else."""
-        headers = {"content-type": "application/json", **({"X-API-Key": self.key} if self.key else {})}
+        headers = {"Content-Type": "application/json", **({"X-API-Key": self.key} if self.key else {})}
         response = httpx.post(self.url(path), content=body.read_bytes(), headers=headers, timeout=30)
         if response.status_code != 202 or '"spooled"' in response.text:
             raise EgovBusError(f"{self.label} {path}: {response.status_code} {response.text[:500]}\n{self.tail()}")
@@ -331,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_events": args.batch, "workers": args.workers, "wrk_threads": args.wrk_threads,
             "wrk_timeout_s": args.timeout, "log_level": args.log_level, "server": server_settings(),
             "gateway_env": extra_env,
-            "event_type": "BudgetAllocated", "topic": "egov.budgeting.events",
+            "event_type": "BudgetAllocated", "topic": theme_topic("budgeting"),
             "timing": "per round and connection count: bare and gateway one after the other, order alternating; "
                       "headline: median of per-round ratios gateway ÷ bare (accepted req/s)",
         },
