@@ -140,6 +140,20 @@ class Ingest:
         except EgovBusError as exc:
             raise Rejected(422, "invalid", et.theme, [problem(loc, exc.message, type(exc).__name__)]) from None
 
+    def admit(self, theme: str) -> None:
+        """503 ``overloaded`` before the body is read when the in-flight bound is already reached.
+
+        Under overload most refused requests end here, not after reading, parsing and building
+        their events (which cost the event loop as much as serving them would).
+        """
+        if self.in_flight >= self.max_in_flight:
+            raise self._overloaded(theme)
+
+    def _overloaded(self, theme: str) -> Rejected:
+        return Rejected(503, "overloaded", theme,
+                        f"{self.in_flight} events are waiting for the broker (limit {self.max_in_flight}); "
+                        "retry shortly", {"Retry-After": "1"})
+
     async def publish(self, events: list[Any], themes: list[str], traceparent: str | None) -> list[PublishResult]:
         """Publish and wait for each event's ack or spooling; 503 if the spool is full, the broker refuses
         or does not answer in time, or too many events are in flight already.
@@ -153,9 +167,7 @@ class Ingest:
         # block the event loop) and memory stays bounded when the broker is slow. One request is
         # always let in, so a batch larger than the bound is served alone rather than never.
         if self.in_flight and self.in_flight + count > self.max_in_flight:
-            raise Rejected(503, "overloaded", themes[0],
-                           f"{self.in_flight} events are waiting for the broker (limit {self.max_in_flight}); "
-                           "retry shortly", {"Retry-After": "1"})
+            raise self._overloaded(themes[0])
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Waiter] = loop.create_future()
         slot = _Slot(self, count)

@@ -40,6 +40,7 @@ def _event_endpoint(ingest: Ingest, et: EventType):
     @_in_flight
     async def endpoint(request: Request, api_key: str | None = Depends(api_key_header)) -> JSONResponse:
         owner = ingest.authenticate(request, et.theme, api_key)
+        ingest.admit(et.theme)
         data = await ingest.read_json(request, et.theme)
         event = ingest.build(et, data, owner, ["body"])
         result = (await ingest.publish([event], [et.theme], ingest.traceparent(request)))[0]
@@ -86,6 +87,7 @@ def events_router(ingest: Ingest) -> APIRouter:
         """Several events of any types, one region: all are valid and published, or none is."""
         # Only a check for a token left here: the count is known once the body is read.
         owner = ingest.authenticate(request, UNKNOWN_THEME, api_key, events=0)
+        ingest.admit(UNKNOWN_THEME)
         data = await ingest.read_json(request, UNKNOWN_THEME)
         items = data.get("events") if isinstance(data, dict) else None
         if not isinstance(items, list) or not items:

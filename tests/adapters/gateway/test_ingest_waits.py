@@ -33,12 +33,14 @@ class HeldPublisher:
     ack_timeout_s = 30.0
 
     def __init__(self, mode: str = "direct") -> None:
+        self.built = 0
         self.mode = mode
         self.spool = None
         self.waiters: list[Waiter] = []
         self.submit_threads: list[str] = []
 
     def build(self, et: Any, fields: dict[str, Any]) -> Any:
+        self.built += 1
         data = dict(fields)
         envelope = {name: data.pop(name, None) for name in ("region_code", "source_system", "occurred_at", "event_id")}
         return et.model.new(**envelope, **data)
@@ -96,8 +98,10 @@ def test_requests_wait_for_their_own_events_and_in_flight_events_are_bounded() -
             second = asyncio.create_task(post(http))
             await until(lambda: len(publisher.waiters) == 2)
             assert in_flight() == before + 2  # both handled now, neither answered
+            built = publisher.built
             third = await post(http)  # 2 events in flight: the bound
             assert (third.status_code, third.headers["retry-after"]) == (503, "1")
+            assert publisher.built == built  # refused before its body was read or built
             assert "limit 2" in third.json()["detail"]
             assert rejected("overloaded") == overloaded + 1
             publisher.waiters[1].resolve_rest("acked")  # the second's events only
