@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -32,6 +33,19 @@ logger.kafka.level = INFO
 logger.state.name = state.change.logger
 logger.state.level = WARN
 """
+
+
+def kraft_cluster_id() -> str:
+    """A random KRaft cluster id: a UUID as 22 base64url characters.
+
+    Never one starting with ``-``: the storage tool would read it as an option ("argument
+    --cluster-id: expected one argument", 1 start in 64). Kafka's own ``Uuid.randomUuid`` skips
+    those for the same reason.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 def kafka_properties(data_dir: Path, port: int, controller_port: int) -> str:
@@ -100,11 +114,7 @@ class KafkaBroker:
             shutil.rmtree(self.data_dir)
         self.config.write_text(kafka_properties(self.data_dir, self.port, self.controller_port))
         if not (self.data_dir / "meta.properties").exists():
-            cluster_id = uuid.uuid4()
-            # KRaft cluster ids are 22-character base64url UUIDs.
-            import base64
-
-            cid = base64.urlsafe_b64encode(cluster_id.bytes).decode().rstrip("=")
+            cid = kraft_cluster_id()
             proc = subprocess.run(
                 self._java_argv(java, libs, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(self.config)),
                 capture_output=True,

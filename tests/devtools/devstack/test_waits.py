@@ -103,3 +103,12 @@ def test_a_tool_install_lock_held_elsewhere_times_out(tmp_path: Path, monkeypatc
         fcntl.flock(other, fcntl.LOCK_UN)
     with installers._install_lock(timeout_s=0.3):
         pass
+
+
+def test_a_kraft_cluster_id_never_looks_like_an_option() -> None:
+    import re
+
+    from devtools.devstack.services import kraft_cluster_id
+
+    ids = [kraft_cluster_id() for _ in range(5000)]  # ~78 would start with "-" otherwise
+    assert all(re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]{21}", cid) for cid in ids)
