@@ -145,8 +145,10 @@ class Lag:
         return sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items() if end > 0)
 
 
-def _group_alive(pgid: int) -> bool:
-    """Some process of process group ``pgid`` is alive (not a zombie), read from /proc."""
+def group_stats(pgid: int) -> list[list[str]]:
+    """The ``/proc/<pid>/stat`` fields after the command name of each process of group ``pgid``:
+    state (0), ppid (1), pgrp (2), ..., utime (11), stime (12)."""
+    found = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -154,10 +156,15 @@ def _group_alive(pgid: int) -> bool:
             stat = Path(entry.path, "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ...
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:
+            found.append(fields)
+    return found
+
+
+def _group_alive(pgid: int) -> bool:
+    """Some process of process group ``pgid`` is alive (not a zombie), read from /proc."""
+    return any(fields[0] != "Z" for fields in group_stats(pgid))
 
 
 def stop_tree(proc: "subprocess.Popen[Any]", timeout: float = 30.0) -> int | None:

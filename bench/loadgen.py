@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.common import group_stats
 from bus.errors import EgovBusError
 
 LUA = Path(__file__).resolve().parent / "wrk" / "post.lua"
@@ -109,18 +110,7 @@ def wrk_binary() -> str:
 
 def group_cpu_s(pgid: int) -> float:
     """User + system CPU seconds of the live processes of process group ``pgid`` (from /proc)."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, ..., utime (12), stime (13)
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / _CLOCK_TICKS
+    return sum(int(fields[11]) + int(fields[12]) for fields in group_stats(pgid)) / _CLOCK_TICKS
 
 
 def run_wrk(url: str, body_file: Path, *, connections: int, duration_s: float, threads: int = 1,
