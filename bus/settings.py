@@ -104,6 +104,11 @@ class EgovSettings(BaseSettings):
         gt=0,
         description="Events a gateway process waits on at once (sent, not yet acked or spooled); beyond it 503",
     )
+    views_api_tokens_file: str | None = Field(
+        None,
+        description="YAML file of the views API's hashed bearer tokens and their scopes (nation or "
+        "province:<code>); `egov-bus dashboard token` adds one",
+    )
     processor_app_id: str = Field(
         "egov-processors", description="Faust application id: the processors' consumer group and table prefix"
     )

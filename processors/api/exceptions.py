@@ -24,3 +24,15 @@ class RollupLevelError(ViewFilterError, ValueError):
 
 class ViewStoreError(ViewsApiError):
     """The view store cannot read the view topics (missing topic, broker unreachable)."""
+
+
+class ViewsAccessError(ViewsApiError):
+    """A request without a valid bearer token (HTTP 401 with ``WWW-Authenticate: Bearer``)."""
+
+
+class ViewsForbiddenError(ViewsApiError):
+    """A valid token asking for rows outside its scope (HTTP 403)."""
+
+
+class ViewTokensConfigError(ViewsApiError):
+    """The views API's tokens file is missing, unreadable or has a bad entry (refused at start-up)."""
