@@ -23,3 +23,11 @@ class RegistryCheckError(TopicsError):
 
 class IncompatibleSchemaError(RegistryCheckError):
     """A working-tree schema is not compatible with what the registry holds."""
+
+
+class AclPolicyError(TopicsError):
+    """The ACL file is malformed, or names a principal or region that does not exist."""
+
+
+class AccessControlError(TopicsError):
+    """The cluster refused or did not answer an ACL or SCRAM credential operation."""

@@ -8,17 +8,20 @@ import shutil
 import subprocess
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from devtools.devstack import artifacts, process
 from devtools.devstack.exceptions import ServiceStartError
+from devtools.devstack.tls import BROKER_NAME, StackTls, write_private
 from devtools.devstack.tools import find_java
 
 KAFKA_MIN_JAVA = 17
 # Apicurio Registry 3.3 is compiled for Java 21 (class file version 65).
 APICURIO_MIN_JAVA = 21
+SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 _LOG4J2 = """status = warn
 appender.file.type = File
@@ -48,16 +51,23 @@ def kraft_cluster_id() -> str:
             return cid
 
 
-def kafka_properties(data_dir: Path, port: int, controller_port: int) -> str:
-    """A single-node combined broker+controller (KRaft) for development and tests."""
-    return f"""process.roles=broker,controller
+def kafka_properties(data_dir: Path, port: int, controller_port: int, secure: "SecureBroker | None" = None) -> str:
+    """A single-node combined broker+controller (KRaft) for development and tests.
+
+    With ``secure``: clients and the broker itself use SASL_SSL with SCRAM-SHA-512
+    on ``port``; the controller listener takes only mutual TLS (SCRAM credentials
+    live in the metadata log the controller serves, so KRaft cannot use them
+    there); the StandardAuthorizer denies what no ACL allows.
+    """
+    client = "SASL_SSL" if secure else "PLAINTEXT"
+    props = f"""process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{port}
+listeners={client}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
+advertised.listeners={client}://127.0.0.1:{port}
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+inter.broker.listener.name={client}
+listener.security.protocol.map=CONTROLLER:{"SSL" if secure else "PLAINTEXT"},{client}:{client}
 log.dirs={data_dir}
 num.partitions=3
 auto.create.topics.enable=false
@@ -72,15 +82,52 @@ group.initial.rebalance.delay.ms=0
 log.segment.bytes=67108864
 log.retention.check.interval.ms=60000
 """
+    if secure is None:
+        return props
+    return props + f"""sasl.enabled.mechanisms={SCRAM_MECHANISM}
+sasl.mechanism.inter.broker.protocol={SCRAM_MECHANISM}
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="{secure.broker_user}" password="{secure.broker_password}";
+ssl.keystore.type=PEM
+ssl.keystore.location={secure.tls.broker_pem}
+ssl.truststore.type=PEM
+ssl.truststore.location={secure.tls.ca_pem}
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^.*CN=([a-zA-Z0-9._-]+).*$/$1/,DEFAULT
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:{secure.broker_user};User:{secure.operator_user}
+"""
+
+
+@dataclass(frozen=True)
+class SecureBroker:
+    """What a secured broker needs: its TLS files and the two super users' SCRAM passwords."""
+
+    tls: StackTls
+    broker_password: str
+    operator_password: str
+    broker_user: str = BROKER_NAME
+    operator_user: str = "operator"
+
+    def operator_config(self) -> dict[str, str]:
+        """librdkafka settings of the operator (super user) against this broker."""
+        return {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": SCRAM_MECHANISM,
+            "sasl.username": self.operator_user,
+            "sasl.password": self.operator_password,
+            "ssl.ca.location": str(self.tls.ca_pem),
+        }
 
 
 class KafkaBroker:
     """A KRaft broker process on loopback, data in ``state_dir/kafka``."""
 
-    def __init__(self, state_dir: Path, port: int, controller_port: int) -> None:
+    def __init__(self, state_dir: Path, port: int, controller_port: int, secure: SecureBroker | None = None) -> None:
         self.state_dir = state_dir
         self.port = port
         self.controller_port = controller_port
+        self.secure = secure
         self.data_dir = state_dir / "kafka" / "data"
         self.config = state_dir / "kafka" / "server.properties"
         self.log = state_dir / "logs" / "kafka.log"
@@ -112,21 +159,38 @@ class KafkaBroker:
         )
         if fresh and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
-        self.config.write_text(kafka_properties(self.data_dir, self.port, self.controller_port))
+        # Holds the broker's SCRAM password when secure: owner-only either way.
+        write_private(self.config, kafka_properties(self.data_dir, self.port, self.controller_port, self.secure).encode())
         if not (self.data_dir / "meta.properties").exists():
             cid = kraft_cluster_id()
-            proc = subprocess.run(
-                self._java_argv(java, libs, "kafka.tools.StorageTool", "format", "-t", cid, "-c", str(self.config)),
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+            args = ["format", "-t", cid, "-c", str(self.config)]
+            if self.secure is not None:
+                # The two super users' SCRAM credentials go into the bootstrap metadata: the broker
+                # needs its own to talk to itself, the operator's creates everyone else's.
+                for user, password in ((self.secure.broker_user, self.secure.broker_password),
+                                       (self.secure.operator_user, self.secure.operator_password)):
+                    args += ["--add-scram", f"{SCRAM_MECHANISM}=[name={user},password={password}]"]
+            proc = self._run_with_argfile(self._java_argv(java, libs, "kafka.tools.StorageTool", *args))
             if proc.returncode != 0:
                 raise ServiceStartError(
                     f"formatting Kafka storage failed (exit {proc.returncode}): {(proc.stdout + proc.stderr)[-2000:]}",
                     service="kafka",
                 )
         return java, libs
+
+    def _run_with_argfile(self, argv: list[str]) -> subprocess.CompletedProcess:
+        """Run a JVM tool with its arguments in an owner-only ``@argfile``, removed afterwards.
+
+        The storage tool takes SCRAM passwords only as arguments; in an argument
+        file they stay out of ``ps`` and ``/proc/<pid>/cmdline``.
+        """
+        argfile = self.state_dir / "kafka" / "format.args"
+        # The java launcher splits an argfile on white space; no argument here holds any.
+        write_private(argfile, "\n".join(argv[1:]).encode())
+        try:
+            return subprocess.run([argv[0], f"@{argfile}"], capture_output=True, text=True, timeout=120)
+        finally:
+            argfile.unlink(missing_ok=True)
 
     def start(self, fresh: bool = True, progress=print) -> process.ProcessRecord:
         java, libs = self.prepare(fresh=fresh, progress=progress)
@@ -142,7 +206,8 @@ class KafkaBroker:
         # Probe the port first: librdkafka would log every refused connection.
         process.POLL.wait_until(lambda: process.port_open(self.port) or not process.is_running(record), timeout)
         admin = AdminClient(
-            {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0}
+            {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 2000, "log_level": 0,
+             **(self.secure.operator_config() if self.secure else {})}
         )
         last_error = "no answer"
 
