@@ -25,15 +25,22 @@ def up(
     state_dir: StateDir = None,
     kafka_port: Annotated[Optional[int], typer.Option(help="Broker port [default: a free port]")] = None,
     registry_port: Annotated[Optional[int], typer.Option(help="Registry port [default: a free port]")] = None,
+    secure: Annotated[bool, typer.Option("--secure", help="SASL_SSL (SCRAM-SHA-512) over TLS from a CA made for "
+                                         "the stack, ACLs enforced, one principal per component")] = False,
 ) -> None:
     """Start Kafka (KRaft, single node) and Apicurio Registry; harmless if already running."""
     stack = DevStack(state_dir)
     already = stack.is_up()
-    info = stack.up(progress=lambda m: console.print(f"[dim]{m}[/]"), kafka_port=kafka_port, registry_port=registry_port)
+    info = stack.up(progress=lambda m: console.print(f"[dim]{m}[/]"), kafka_port=kafka_port,
+                    registry_port=registry_port, secure=secure)
     console.print("already running" if already else "[green]started[/]")
     for key, value in info.env().items():
         console.print(f"{key}={value}")
     console.print(f"[dim]settings written to {stack.env_file}; logs in {stack.state_dir / 'logs'}[/]")
+    if info.secure:
+        console.print(f"[dim]{stack.env_file} is the operator's (super user); each component's settings are in "
+                      f"{info.principals_dir}/<principal>.env (EGOV_ENV_FILE=...); enrol a region with "
+                      f"`egov-bus users add --region 32.01 --env-file FILE`[/]")
 
 
 @app.command()
@@ -56,6 +63,9 @@ def status(state_dir: StateDir = None) -> None:
             record.log,
         )
     console.print(table)
+    if info.secure:
+        console.print(f"security: SASL_SSL, SCRAM-SHA-512, ACLs enforced; CA {info.ca_location}; "
+                      f"principals' settings in {info.principals_dir}")
 
 
 @app.command()

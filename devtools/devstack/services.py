@@ -15,7 +15,8 @@ import httpx
 
 from devtools.devstack import artifacts, process
 from devtools.devstack.exceptions import ServiceStartError
-from devtools.devstack.tls import BROKER_NAME, StackTls, write_private
+from bus.private_files import write_private
+from devtools.devstack.tls import BROKER_NAME, StackTls
 from devtools.devstack.tools import find_java
 
 KAFKA_MIN_JAVA = 17

@@ -12,7 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bus.private_files import write_private
 from devtools.devstack import process
+from devtools.devstack import secure as secure_stack
 from devtools.devstack.exceptions import DevStackError
 from devtools.devstack.services import ApicurioRegistry, KafkaBroker
 
@@ -28,12 +30,26 @@ class StackInfo:
     registry_port: int
     registry_management_port: int
     processes: dict[str, process.ProcessRecord] = field(default_factory=dict)
+    #: SASL_SSL (SCRAM-SHA-512) with the StandardAuthorizer, or PLAINTEXT for everyone.
+    secure: bool = False
+    ca_location: str | None = None
+    #: One owner-only ``<user>.env`` per principal of topics/acls.yaml the stack created.
+    principals_dir: str | None = None
 
     def env(self) -> dict[str, str]:
-        return {
+        """The connection settings every command reads (secure: the operator's, without its password)."""
+        env = {
             "EGOV_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "EGOV_SCHEMA_REGISTRY_URL": self.schema_registry_url,
         }
+        if self.secure:
+            env.update({
+                "EGOV_SECURITY_PROTOCOL": "SASL_SSL",
+                "EGOV_SASL_MECHANISM": secure_stack.MECHANISM,
+                "EGOV_SASL_USERNAME": secure_stack.OPERATOR,
+                "EGOV_SSL_CA_LOCATION": self.ca_location or "",
+            })
+        return env
 
     def to_json(self) -> str:
         data = {k: v for k, v in self.__dict__.items() if k != "processes"}
@@ -81,21 +97,36 @@ class DevStack:
         self.state_file.write_text(info.to_json())
         lines = ["# written by `egov-bus dev up`; removed by `egov-bus dev down`"]
         lines += [f"{k}={v}" for k, v in info.env().items()]
-        self.env_file.write_text("\n".join(lines) + "\n")
+        if info.secure:
+            # The operator's password: this file is owner-only, like every principal's.
+            lines.append(f"EGOV_SASL_PASSWORD={secure_stack.super_users(self.state_dir).operator_password}")
+        write_private(self.env_file, "\n".join(lines) + "\n")
 
     # -- lifecycle ----------------------------------------------------------
 
-    def up(self, progress=print, kafka_port: int | None = None, registry_port: int | None = None) -> StackInfo:
-        """Start both services unless they already run; return where they listen."""
+    def up(self, progress=print, kafka_port: int | None = None, registry_port: int | None = None,
+           secure: bool = False) -> StackInfo:
+        """Start both services unless they already run; return where they listen.
+
+        ``secure``: the broker takes only SASL_SSL (SCRAM-SHA-512, TLS from a CA
+        made for this stack) and denies what no ACL allows; the stack creates
+        the principals of ``topics/acls.yaml`` with their ACLs and writes each
+        one's settings to ``principals/<user>.env`` (see :mod:`devtools.devstack.secure`).
+        """
         info = self.info()
         if info is not None and self.is_up():
+            if info.secure != secure:
+                raise DevStackError(
+                    f"a {'secured' if info.secure else 'plaintext'} stack already runs in {self.state_dir}; "
+                    "run `egov-bus dev down` first")
             return info
         if info is not None:
             # A previous stack died partly: stop what is left before starting anew.
             self.down()
         ports = [kafka_port or process.free_port(), process.free_port(), registry_port or process.free_port()]
         ports.append(process.free_port())
-        broker = KafkaBroker(self.state_dir, ports[0], ports[1])
+        security = secure_stack.prepare(self.state_dir) if secure else None
+        broker = KafkaBroker(self.state_dir, ports[0], ports[1], security)
         registry = ApicurioRegistry(self.state_dir, ports[2], ports[3])
         info = StackInfo(
             bootstrap_servers=broker.bootstrap_servers,
@@ -104,6 +135,9 @@ class DevStack:
             kafka_controller_port=ports[1],
             registry_port=ports[2],
             registry_management_port=ports[3],
+            secure=secure,
+            ca_location=str(security.tls.ca_pem) if security else None,
+            principals_dir=str(secure_stack.principals_dir(self.state_dir)) if security else None,
         )
         try:
             # Start both before waiting on either: their JVMs warm up in parallel.
@@ -113,6 +147,9 @@ class DevStack:
             self._write(info)
             broker.wait_ready(info.processes["kafka"])
             registry.wait_ready(info.processes["registry"])
+            if security is not None:
+                secure_stack.create_principals(self.state_dir, info.bootstrap_servers, info.schema_registry_url,
+                                               security, progress=progress)
         except BaseException:
             self.down()
             raise
@@ -128,6 +165,8 @@ class DevStack:
                     stopped.append(name)
         for path in (self.state_file, self.env_file):
             path.unlink(missing_ok=True)
+        # Credentials and keys of a stack that no longer runs serve nobody.
+        secure_stack.forget(self.state_dir)
         return stopped
 
     # -- for reliability tests: stop and restart the broker, keeping data -----
@@ -139,7 +178,8 @@ class DevStack:
 
     def start_broker(self) -> None:
         info = self._require()
-        broker = KafkaBroker(self.state_dir, info.kafka_port, info.kafka_controller_port)
+        security = secure_stack.super_users(self.state_dir) if info.secure else None
+        broker = KafkaBroker(self.state_dir, info.kafka_port, info.kafka_controller_port, security)
         info.processes["kafka"] = broker.start(fresh=False)
         self._write(info)
         broker.wait_ready(info.processes["kafka"])

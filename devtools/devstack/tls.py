@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from bus.private_files import write_private
 
 #: Long enough for a development stack left running; a deployment's certificates come from its own CA.
 VALIDITY = dt.timedelta(days=30)
@@ -39,15 +40,6 @@ def _name(common_name: str) -> x509.Name:
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "egov-bus dev stack"),
         x509.NameAttribute(NameOID.COMMON_NAME, common_name),
     ])
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` readable by its owner only (created so, never widened)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-    os.chmod(path, 0o600)
 
 
 def make_stack_tls(directory: Path, now: dt.datetime | None = None) -> StackTls:
