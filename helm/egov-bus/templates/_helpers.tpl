@@ -106,8 +106,9 @@ annotations:
 {{- if hasPrefix "SASL" .Values.kafka.securityProtocol }}true{{ end -}}
 {{- end -}}
 
+{{/* The chart's KafkaUser of a component: its role's user in topics/acls.yaml (templates/_users.tpl). */}}
 {{- define "egov-bus.componentUserName" -}}
-{{- include "egov-bus.componentName" (dict "ctx" .ctx "component" .component) -}}
+{{- include "egov-bus.policyUserName" . -}}
 {{- end -}}
 
 {{/* SASL user of a component: its own setting, the chart's KafkaUser for it, or kafka.auth.username. */}}
