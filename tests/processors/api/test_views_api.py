@@ -155,6 +155,51 @@ def test_dashboard_page_is_served(dashboard_server):
     assert 'data-testid="integration-total"' in res.text and "http" not in res.text.split("<script>")[0].split("<style>")[0]
 
 
+# -- access: bearer tokens with a scope -----------------------------------------------------------
+
+
+def test_without_or_with_a_wrong_token_the_views_are_401_and_healthz_stays_open(dashboard_server):
+    for token, detail in ((None, "missing bearer token: send 'Authorization: Bearer <token>'"),
+                          ("egv_not-a-token", "invalid bearer token")):
+        for path in ("/views", "/views/integration_index"):
+            res = dashboard_server.get_as(token, path)
+            assert (res.status_code, res.json(), res.headers["www-authenticate"]) == (401, {"detail": detail}, "Bearer")
+    assert dashboard_server.get_as(None, "/healthz").status_code == 200
+    assert dashboard_server.get_as(None, "/").status_code == 200
+
+
+def test_a_province_32_token_gets_only_province_32s_rows_and_roll_up(dashboard_server):
+    jabar = dashboard_server.tokens["province:32"]
+    body = dashboard_server.get_as(jabar, "/views/integration_index").json()
+    assert body["filters"]["province"] == "32"
+    assert [(r["region_code"], r["theme"], r["events_total"]) for r in body["rows"]] == [
+        ("32.01", "budgeting", 10), ("32.01", "complaints", 4), ("32.73", "budgeting", 6), ("32", "treasury", 2)]
+    rollup = dashboard_server.get_as(jabar, "/views/integration_index", level="province").json()["rows"]
+    assert [(r["province_code"], r["regions_publishing"], r["regions_total"], r["integration_pct"], r["events_total"])
+            for r in rollup] == [("32", 3, 28, 10.71, 22)]
+    budget = dashboard_server.get_as(jabar, "/views/budget_absorption", level="province").json()["rows"]
+    assert [(r["province_code"], r["fiscal_year"], r["allocated"], r["realised"]) for r in budget] == [
+        ("32", 2025, "4000000.50", "3250000.50")]
+    assert dashboard_server.get_as(jabar, "/views").json()["access"] == {"scope": "province:32", "token": "bappeda-jabar"}
+
+
+@pytest.mark.parametrize("params", [{"province": "33"}, {"region": "33.01"}, {"province": "33", "level": "province"}])
+def test_a_province_32_token_asking_for_province_33_is_403(dashboard_server, params):
+    res = dashboard_server.get_as(dashboard_server.tokens["province:32"], "/views/budget_absorption", **params)
+    assert (res.status_code, res.json()) == (403, {"detail": "token bappeda-jabar may read province 32 only"})
+
+
+def test_a_province_token_may_not_read_the_nation_roll_up(dashboard_server):
+    res = dashboard_server.get_as(dashboard_server.tokens["province:32"], "/views/integration_index", level="nation")
+    assert res.status_code == 403
+    assert res.json()["detail"].startswith("token bappeda-jabar may read province 32 only: level=nation")
+
+
+def test_the_start_up_line_says_tokens_are_required(dashboard_server):
+    assert "dashboard: bearer tokens required: 2 from " in dashboard_server.log.read_text()
+    assert "(1 nation, 1 province:32)" in dashboard_server.log.read_text()
+
+
 # -- tests that change the topics: keep them last -----------------------------------------------
 
 
@@ -183,7 +228,7 @@ def test_undecodable_view_records_are_counted_not_fatal(dashboard_server, view_t
 
 def test_healthz_is_503_until_the_topics_exist_and_stop_is_clean(stack_settings, admin, registry, tmp_path):
     topics = ViewTopics(stack_settings, admin, registry)  # named, not created yet
-    server = DashboardServer(stack_settings, topics.prefix, tmp_path / "dashboard.log")
+    server = DashboardServer(stack_settings, topics.prefix, tmp_path / "dashboard.log", public=True)
     try:
 
         def loading():
@@ -199,7 +244,10 @@ def test_healthz_is_503_until_the_topics_exist_and_stop_is_clean(stack_settings,
         topics.create(partitions=1)
         wait_until(server.healthy, 30, "healthz 200 once the topics exist", interval=0.2)
         assert server.get("/views/integration_index").json()["rows"] == []
+        assert server.get("/views").json()["access"] == {"scope": "public", "token": None}
     finally:
         assert server.stop() == 0, server.log.read_text()
         topics.delete()
-    assert "dashboard stopped" in server.log.read_text() and "Traceback" not in server.log.read_text()
+    log = server.log.read_text()
+    assert "dashboard: serving WITHOUT access control (--public)" in log
+    assert "dashboard stopped" in log and "Traceback" not in log
