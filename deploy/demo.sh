@@ -11,6 +11,8 @@ export EGOV_ENV_FILE="$STATE/dev.env"
 export EGOV_PSEUDONYM_KEY="${EGOV_PSEUDONYM_KEY:-demo-only-pseudonym-key-$(date +%s)}"
 export EGOV_PROCESSOR_DATA_DIR="$STATE/processors"
 export EGOV_SPOOL_DIR="$STATE/spool"
+# The views API asks for bearer tokens: the demo mints a nation-wide one below (a fresh file each run).
+export EGOV_VIEWS_API_TOKENS_FILE="$STATE/views-tokens.yaml"
 RATE="${DEMO_RATE:-200}"
 SECONDS_TO_RUN="${DEMO_SECONDS:-30}"
 WORKER_PID=""
@@ -43,6 +45,10 @@ rm -rf "$EGOV_PROCESSOR_DATA_DIR"
 "$EGOV" process --log-level warn > "$STATE/logs/processors.log" 2>&1 &
 WORKER_PID=$!
 echo "== 3b. views API and dashboard on $DASHBOARD_URL (log in $STATE/logs/dashboard.log)"
+rm -f "$EGOV_VIEWS_API_TOKENS_FILE"
+# In the environment, not in an argument: the step-6 check reads it from there.
+export DEMO_VIEWS_TOKEN
+DEMO_VIEWS_TOKEN="$("$EGOV" dashboard token --scope nation --name demo --file "$EGOV_VIEWS_API_TOKENS_FILE")"
 "$EGOV" dashboard --port "$DASHBOARD_PORT" > "$STATE/logs/dashboard.log" 2>&1 &
 DASHBOARD_PID=$!
 echo "== 4. simulated regions: $RATE events/s for $SECONDS_TO_RUN s"
@@ -75,9 +81,10 @@ for view in ("integration_index", "budget_absorption", "complaint_service_level"
 PY
 echo "== 6. views API and dashboard"
 .venv/bin/python - "$DASHBOARD_URL" <<'PY'
-import sys, time
+import os, sys, time
 import httpx
 url = sys.argv[1]
+auth = {"Authorization": f"Bearer {os.environ['DEMO_VIEWS_TOKEN']}"}
 deadline = time.monotonic() + 60
 while True:
     try:
@@ -89,7 +96,7 @@ while True:
     if time.monotonic() > deadline:
         sys.exit(f"dashboard not healthy within 60 s; see the log")
     time.sleep(0.5)
-nation = httpx.get(f"{url}/views/integration_index", params={"level": "nation"}, timeout=10).json()["rows"]
+nation = httpx.get(f"{url}/views/integration_index", params={"level": "nation"}, headers=auth, timeout=10).json()["rows"]
 if nation:
     r = nation[0]
     print(f"integration index: {r['regions_publishing']} of {r['regions_total']} regions publishing ({r['integration_pct']}%), {r['events_total']} events")
@@ -97,6 +104,9 @@ PY
 echo "dashboard:  $DASHBOARD_URL/"
 echo "views API:  $DASHBOARD_URL/views  (e.g. $DASHBOARD_URL/views/budget_absorption?level=province)"
 if [ "${DEMO_KEEP:-0}" = "1" ]; then
+  # Shown only when someone is going to use the page: it asks for this token (nation scope, this demo only).
+  echo "access token: $DEMO_VIEWS_TOKEN"
+  echo "  (paste it into the page; curl -H \"Authorization: Bearer <token>\" $DASHBOARD_URL/views/integration_index?level=nation)"
   echo "DEMO_KEEP=1: stack, worker and dashboard keep running; press Ctrl-C to stop them all"
   wait "$DASHBOARD_PID" || true
 else
