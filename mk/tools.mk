@@ -21,6 +21,8 @@ rules-test: tools ## promtool check + unit tests of deploy/prometheus/rules.yml
 	"$$($(BIN)/python -m devtools.tools path promtool | cut -f2)" check rules deploy/prometheus/rules.yml
 	cd deploy/prometheus && "$$($(CURDIR)/$(BIN)/python -m devtools.tools path promtool | cut -f2)" test rules rules.test.yml
 
-chart-sync: $(STAMP) ## Copy the alert rules into the chart and regenerate its topics file from the catalogue
+chart-sync: $(STAMP) ## Copy the alert rules into the chart, regenerate its topics and users files from the catalogue and ACLs
 	cp deploy/prometheus/rules.yml helm/egov-bus/files/rules.yml
 	EGOV_UPDATE_CHART_TOPICS=1 $(BIN)/pytest tests/helm/test_topics_file.py -q
+	$(BIN)/egov-bus catalog strimzi-users --templates --output helm/egov-bus/files/users.yaml
+	$(BIN)/pytest tests/helm/test_users_file.py -q

@@ -14,6 +14,8 @@ from tests.fixtures.tools import ToolRun, run_tool
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "helm" / "egov-bus"
 TOPICS_FILE = CHART / "files" / "topics.yaml"
+#: The ACL policy's KafkaUsers in template form (`egov-bus catalog strimzi-users --templates`).
+USERS_FILE = CHART / "files" / "users.yaml"
 RELEASE = "egov"
 NAMESPACE = "egov-system"
 
@@ -72,7 +74,7 @@ ALL_ON: dict[str, Any] = {
     },
     "strimzi": {
         "topics": {"enabled": True},
-        "users": {"enabled": True, "regions": ["32", "32.01", "91.01"], "quotas": {"producerByteRate": 1048576}},
+        "users": {"enabled": True, "regions": ["32.01", "73.71"], "provinces": ["32"], "quotas": {"producerByteRate": 1048576}},
     },
 }
 

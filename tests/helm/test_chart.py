@@ -197,45 +197,27 @@ def test_strimzi_off_renders_no_strimzi_resources(defaults):
     assert not [d for d in defaults if d["apiVersion"].startswith("kafka.strimzi.io/")]
 
 
-def test_region_users_scram_with_prefixed_acls(all_on):
+def test_region_users_write_the_theme_topics_and_nothing_else(all_on):
+    # The exact ACLs of every user against topics/acls.yaml: tests/helm/test_kafkausers.py.
     users = {u["metadata"]["name"]: u for u in of_kind(all_on, "KafkaUser")}
-    assert set(users) == {
-        "egov-region-32",
-        "egov-region-32-01",
-        "egov-region-91-01",
-        "egov-egov-bus-gateway",
-        "egov-egov-bus-processor",
-    }
+    assert set(users) == {"gateway", "processors", "views-api", "ministry-finance", "ministry-panrb",
+                          "region-32.01", "region-73.71", "province-32"}
     from topics.catalog import load_catalog
 
     theme_topics = {t.name for t in load_catalog().of_kind("theme")}
-    for name in ("egov-region-32", "egov-region-32-01", "egov-region-91-01"):
+    for name in ("region-32.01", "region-73.71"):
         spec = users[name]["spec"]
         assert spec["authentication"] == {"type": "scram-sha-512"}
-        assert spec["authorization"]["type"] == "simple"
         assert spec["quotas"] == {"producerByteRate": 1048576}
         acls = spec["authorization"]["acls"]
-        writes = {a["resource"]["name"] for a in acls if "Write" in a["operations"] and a["resource"]["type"] == "topic"}
-        assert writes == theme_topics, "a region may write the theme topics and nothing else"
-        prefixed = {(a["resource"]["type"], a["resource"]["name"]) for a in acls if a["resource"]["patternType"] == "prefix"}
-        province = name.split("-")[2]
-        assert prefixed == {
-            ("topic", f"egov.province.{province}."),
-            ("group", f"{name}-"),
-            ("transactionalId", f"{name}-"),
-        }
-
-
-def test_processor_app_id_outside_the_acl_prefix_is_refused(helm_bin):
-    result = helm_template(helm_bin, "--set", "strimzi.users.enabled=true", "--set", "processor.appId=central")
-    assert result.returncode != 0
-    assert 'processor.appId "central" must start with strimzi.users.processorResourcePrefix "egov"' in result.stderr
+        assert {a["resource"]["type"] for a in acls} == {"topic", "cluster"}
+        assert {a["resource"]["name"] for a in acls if a["resource"]["type"] == "topic"} == theme_topics
+        assert {op for a in acls for op in a["operations"]} == {"Write", "Describe", "IdempotentWrite"}
 
 
 def test_sasl_components_use_their_strimzi_users_secrets(all_on):
-    for kind, suffix in (("Deployment", "-gateway"), ("StatefulSet", "-processor")):
+    for kind, suffix, user in (("Deployment", "-gateway", "gateway"), ("StatefulSet", "-processor", "processors")):
         env = {e["name"]: e for e in one(all_on, kind, suffix)["spec"]["template"]["spec"]["containers"][0]["env"]}
-        user = f"egov-egov-bus{suffix}"
         assert env["EGOV_SASL_USERNAME"]["value"] == user
         assert env["EGOV_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
 
@@ -453,8 +435,8 @@ def test_secrets_are_referenced_never_inlined(all_on, manifests):
                     referenced.add(ref["name"])
         referenced |= {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
     assert referenced == {
-        "egov-egov-bus-gateway",  # Strimzi's Secret of the gateway's KafkaUser
-        "egov-egov-bus-processor",
+        "gateway",  # Strimzi's Secret of the gateway's KafkaUser
+        "processors",
         "egov-registry-auth",
         "egov-pseudonym-key",
         "egov-gateway-api-keys",
@@ -502,7 +484,8 @@ def test_notes_render(helm_bin, values_dir, tmp_path):
     assert result.returncode == 0, result.explain()
     notes = documents(result.stdout)[0]["data"]["notes"]
     assert "Schema registry: http://egov-egov-bus-registry:8080/apis/ccompat/v7" in notes
-    assert "3 regional KafkaUser(s) plus the gateway's and processors'" in notes
+    assert ("2 region and 1 province user(s), views-api and the ministry feeds' consumers, the gateway's and"
+            " processors'") in notes
     assert "Monitoring: ServiceMonitor on, PrometheusRule on." in notes
     assert "State: /var/lib/egov-bus/processors on a 10Gi PersistentVolumeClaim per pod" in notes
 
@@ -521,6 +504,11 @@ BAD_VALUES = {
     "SASL without a password Secret": ({"kafka": {"securityProtocol": "SASL_SSL"}}, "/kafka/auth/existingSecret"),
     "region code as a number": ({"strimzi": {"users": {"enabled": True, "regions": [32.01]}}}, "/strimzi/users/regions/0"),
     "region code malformed": ({"strimzi": {"users": {"enabled": True, "regions": ["3201"]}}}, "/strimzi/users/regions/0"),
+    "province code as a region": ({"strimzi": {"users": {"enabled": True, "regions": ["32"]}}}, "/strimzi/users/regions/0"),
+    "region code as a province": ({"strimzi": {"users": {"enabled": True, "provinces": ["32.01"]}}},
+                                  "/strimzi/users/provinces/0"),
+    "removed user setting": ({"strimzi": {"users": {"regionPrefix": "egov-region-"}}},
+                             "additional properties 'regionPrefix' not allowed"),
     # (helm names the wrong path for propertyNames errors, so match the message)
     "setting key not EGOV_": ({"config": {"extra": {"bootstrap_servers": "x:1"}}}, "invalid propertyName 'bootstrap_servers'"),
     "secret in the config map": ({"config": {"extra": {"EGOV_SASL_PASSWORD": "hunter2"}}}, "invalid propertyName 'EGOV_SASL_PASSWORD'"),
