@@ -20,7 +20,7 @@ KafkaUser documents of files/users.yaml (the ACL policy's Strimzi export in its 
 
 {{/* The policy role (topics/acls.yaml) a chart component authenticates as: dict "component" "gateway". */}}
 {{- define "egov-bus.componentRole" -}}
-{{- get (dict "gateway" "gateway" "processor" "processors") .component -}}
+{{- get (dict "gateway" "gateway" "processor" "processors" "dashboard" "views-api") .component -}}
 {{- end -}}
 
 {{/*
