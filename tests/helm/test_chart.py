@@ -200,7 +200,7 @@ def test_strimzi_off_renders_no_strimzi_resources(defaults):
 def test_region_users_write_the_theme_topics_and_nothing_else(all_on):
     # The exact ACLs of every user against topics/acls.yaml: tests/helm/test_kafkausers.py.
     users = {u["metadata"]["name"]: u for u in of_kind(all_on, "KafkaUser")}
-    assert set(users) == {"gateway", "processors", "views-api", "ministry-finance", "ministry-panrb",
+    assert set(users) == {"gateway", "processors", "ministry-finance", "ministry-panrb",  # (no dashboard: no views-api)
                           "region-32.01", "region-73.71", "province-32"}
     from topics.catalog import load_catalog
 
@@ -484,8 +484,8 @@ def test_notes_render(helm_bin, values_dir, tmp_path):
     assert result.returncode == 0, result.explain()
     notes = documents(result.stdout)[0]["data"]["notes"]
     assert "Schema registry: http://egov-egov-bus-registry:8080/apis/ccompat/v7" in notes
-    assert ("2 region and 1 province user(s), views-api and the ministry feeds' consumers, the gateway's and"
-            " processors'") in notes
+    assert ("2 region and 1 province user(s), the ministry feeds' consumers and the enabled components'"
+            " (gateway, processors, views-api for the dashboard)") in notes
     assert "Monitoring: ServiceMonitor on, PrometheusRule on." in notes
     assert "State: /var/lib/egov-bus/processors on a 10Gi PersistentVolumeClaim per pod" in notes
 

@@ -13,7 +13,11 @@ from topics.exports.strimzi_users import acl_entries
 
 pytestmark = pytest.mark.tools
 
-ENROLLED = {"strimzi": {"users": {"enabled": True, "regions": ["32.01", "73.71"], "provinces": ["32"]}}}
+# The dashboard (the views API, user views-api) is off by default; public spares a tokens Secret.
+ENROLLED = {
+    "dashboard": {"enabled": True, "public": True},
+    "strimzi": {"users": {"enabled": True, "regions": ["32.01", "73.71"], "provinces": ["32"]}},
+}
 SERVICE_USERS = ["gateway", "processors", "views-api", "ministry-finance", "ministry-panrb"]
 
 
@@ -65,13 +69,14 @@ def test_processor_app_id_is_substituted_in_their_group_transactions_and_changel
 def test_component_users_follow_their_components(helm_bin, tmp_path):
     no_gateway = _users(helm_bin, tmp_path, _with(ENROLLED, gateway={"enabled": False}))
     assert set(no_gateway) == set(SERVICE_USERS) - {"gateway"} | {"region-32.01", "region-73.71", "province-32"}
+    no_dashboard = _users(helm_bin, tmp_path, _with(ENROLLED, dashboard={"enabled": False}))
+    assert set(no_dashboard) == set(SERVICE_USERS) - {"views-api"} | {"region-32.01", "region-73.71", "province-32"}
     no_components = _users(helm_bin, tmp_path, _with(ENROLLED, users={"components": False}))
-    assert set(no_components) == {"views-api", "ministry-finance", "ministry-panrb", "region-32.01", "region-73.71",
-                                  "province-32"}
+    assert set(no_components) == {"ministry-finance", "ministry-panrb", "region-32.01", "region-73.71", "province-32"}
 
 
 def test_no_regions_or_provinces_renders_the_service_users_only(helm_bin, tmp_path):
-    users = _users(helm_bin, tmp_path, {"strimzi": {"users": {"enabled": True}}})
+    users = _users(helm_bin, tmp_path, {**ENROLLED, "strimzi": {"users": {"enabled": True}}})
     assert list(users) == SERVICE_USERS
 
 
