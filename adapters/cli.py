@@ -26,9 +26,11 @@ err_console = Console(stderr=True)
 
 
 def _settings():
+    from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
 
-    return load_settings()
+    # A refused credential stops a publisher at once; an unreachable broker does not: the spool takes over.
+    return check_connection(load_settings(), unreachable_ok=True)
 
 
 def _logging(level: str) -> None:

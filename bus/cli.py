@@ -13,7 +13,9 @@ import sys
 from importlib.metadata import entry_points
 
 import typer
+from confluent_kafka import KafkaException
 from rich.console import Console
+from rich.markup import escape
 
 from bus.errors import EgovBusError
 
@@ -50,6 +52,23 @@ def _load_plugins() -> None:
             target(app)
 
 
+def _fail(exc: BaseException) -> None:
+    # One line whatever the terminal's width (soft_wrap), and the message is text, not markup.
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+    sys.exit(1)
+
+
+def _explain_kafka(exc: KafkaException) -> EgovBusError:
+    from bus.kafka.connectivity import explain
+    from bus.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except EgovBusError:
+        return EgovBusError(f"Kafka: {exc.args[0].str() if exc.args and hasattr(exc.args[0], 'str') else exc}")
+    return explain(settings, exc)
+
+
 def main() -> None:
     """Console entry point: run the CLI, turning egov-bus errors into exit code 1."""
     _load_plugins()
@@ -59,8 +78,10 @@ def main() -> None:
         if isinstance(rc, int) and rc != 0:
             sys.exit(rc)
     except EgovBusError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}")
-        sys.exit(1)
+        _fail(exc)
+    except KafkaException as exc:
+        # A client call the command did not wrap: still one classified line, no traceback.
+        _fail(_explain_kafka(exc))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:

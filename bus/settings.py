@@ -152,7 +152,14 @@ class EgovSettings(BaseSettings):
     # -- conversions -----------------------------------------------------
 
     def librdkafka_config(self, **overrides: Any) -> dict[str, Any]:
-        """Common librdkafka configuration (producer, consumer and admin)."""
+        """Common librdkafka configuration (producer, consumer and admin).
+
+        Every client gets a :class:`bus.kafka.connectivity.ClientWatch` as its
+        ``logger`` and ``error_cb``: librdkafka's lines go to Python logging at
+        DEBUG, de-duplicated, and its errors are classified for one-line
+        messages. An ``error_cb`` or ``logging.Logger`` in ``overrides`` is kept
+        (called, resp. given the lines).
+        """
         conf: dict[str, Any] = {
             "bootstrap.servers": self.bootstrap_servers,
             "client.id": self.client_id,
@@ -175,7 +182,10 @@ class EgovSettings(BaseSettings):
         if self.ssl_key_password:
             conf["ssl.key.password"] = self.ssl_key_password.get_secret_value()
         conf.update(overrides)
-        return conf
+        # Imported here: settings are loaded by tools that never build a Kafka client.
+        from bus.kafka.connectivity import instrument
+
+        return instrument(self, conf)
 
     def registry_config(self) -> dict[str, Any]:
         """Configuration for confluent-kafka's ``SchemaRegistryClient``."""

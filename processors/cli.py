@@ -21,6 +21,7 @@ def dlq_inspect(
     from rich.console import Console
     from rich.table import Table
 
+    from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
     from processors.dlq_tools import read_dead_letters
     from schemas.topic_names import dlq_topic
@@ -28,7 +29,7 @@ def dlq_inspect(
     table = Table("partition:offset", "key", "stage", "error", "message", "original")
     shown = 0
     topic = dlq_topic(theme, prefix)
-    for letter in read_dead_letters(load_settings(), topic):
+    for letter in read_dead_letters(check_connection(load_settings()), topic):
         if stage and letter.header("error.stage") != stage:
             continue
         shown += 1
@@ -54,11 +55,12 @@ def dlq_replay(
     prefix: Annotated[Optional[str], typer.Option(help="Topic-name prefix (as for topics apply)")] = None,
 ) -> None:
     """Send dead letters back to their original topic (after a fix); duplicates are harmless."""
+    from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
     from processors.dlq_tools import read_dead_letters, replay
     from schemas.topic_names import dlq_topic
 
-    settings = load_settings()
+    settings = check_connection(load_settings())
     letters = [
         letter
         for letter in read_dead_letters(settings, dlq_topic(theme, prefix))
@@ -92,10 +94,11 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
         from rich.table import Table
 
+        from bus.kafka.connectivity import check_connection
         from bus.settings import load_settings
         from processors.views.read import load_view
 
-        rows = load_view(load_settings(), name, prefix=prefix, province=province, region=region, theme=theme)
+        rows = load_view(check_connection(load_settings()), name, prefix=prefix, province=province, region=region, theme=theme)
         table = Table(*(list(rows[0]) if rows else ["(no rows)"]))
         for row in rows[:limit]:
             table.add_row(*(("" if v is None else str(v)) for v in row.values()))
@@ -147,10 +150,11 @@ def register(app: typer.Typer) -> None:
         import faust
         from prometheus_client import start_http_server
 
+        from bus.kafka.connectivity import check_connection
         from bus.settings import load_settings
         from processors.app import build_app
 
-        settings = load_settings()
+        settings = check_connection(load_settings())
         if settings.metrics_port is not None:
             start_http_server(settings.metrics_port, addr="0.0.0.0")
         faust_app = build_app(settings, topic_prefix=topic_prefix, rules_path=rules)

@@ -29,9 +29,10 @@ PrefixOpt = Annotated[Optional[str], typer.Option(
 
 
 def _setup(acls_path: Path | None, prefix: str | None) -> tuple[AdminClient, AclPolicy, EgovSettings]:
+    from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
 
-    settings = load_settings()
+    settings = check_connection(load_settings())
     policy = load_acl_policy(acls_path, prefix=prefix, app_id=settings.processor_app_id)
     return AdminClient(settings.librdkafka_config()), policy, settings
 

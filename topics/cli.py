@@ -25,9 +25,10 @@ RfOpt = Annotated[
 
 
 def _setup(catalog_path: Path | None, prefix: str | None, replication_factor: int | None) -> tuple[AdminClient, Catalog, float]:
+    from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
 
-    settings = load_settings()
+    settings = check_connection(load_settings())
     catalog = load_catalog(catalog_path, prefix=prefix)
     rf = replication_factor or getattr(settings, "topic_replication_factor", None)
     if rf:

@@ -34,11 +34,12 @@ def dashboard(
 
     import uvicorn
 
+    from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
     from processors.api.access import TokenStore
     from processors.api.app import build_app
 
-    settings = load_settings()
+    settings = check_connection(load_settings())
     # The tokens are checked here, before anything listens: a bad file stops the start with its entry named.
     app_ = build_app(settings, prefix=prefix, public=public)
     base = f"http://{host}:{port}"
