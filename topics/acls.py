@@ -188,7 +188,7 @@ class AclPolicy:
         """The concrete ACLs of one user of ``role``."""
         principal = f"User:{user}"
         out: set[AclEntry] = set()
-        names = {"app_id": self.app_id, **variables}
+        names = {"app_id": self.app_id, "user": user, **variables}
         for grant in role.grants:
             for resource_type, name, pattern in self._resources(grant, names):
                 out.update(AclEntry(principal, resource_type, name, pattern, op) for op in grant.operations)
