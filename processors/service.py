@@ -18,6 +18,8 @@ from typing import Any
 
 from mode import Service
 
+from bus.errors import EgovBusError
+
 from processors.stream import StreamLoop
 
 log = logging.getLogger("egov.processors.service")
@@ -57,7 +59,9 @@ def stream_service(app: Any, stream: StreamLoop) -> type[Service]:
         async def _supervise(self) -> None:
             await self._finished.wait()
             if self._error is not None and not self._stop_loop.is_set():
-                log.error("the stream loop died: %s", self._error, exc_info=self._error)
+                # A refusal explains itself in one line; anything else needs its traceback.
+                known = isinstance(self._error, EgovBusError)
+                log.error("the stream loop died: %s", self._error, exc_info=None if known else self._error)
                 await app.crash(self._error)
 
         async def on_stop(self) -> None:

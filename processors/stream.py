@@ -26,6 +26,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
+from bus.kafka import connectivity
 from bus.settings import EgovSettings
 from processors.checkpointing import Checkpointer
 from processors.health import LagGauge
@@ -64,6 +65,7 @@ class StreamLoop:
         self.ready = threading.Event()  # set once the loop polls (tests and health checks)
         self.store: StateStore | None = None
         self.lag = LagGauge(self.app_id)
+        self._refused: KafkaError | None = None  # an authorization error from a client's error_cb
 
     # -- set-up -----------------------------------------------------------------------
 
@@ -74,14 +76,19 @@ class StreamLoop:
         self.store = StateStore(settings.processor_data_dir)
         clients.ensure_compacted_topics(settings, [self.changelog], self.partitions)
         self.pipeline.warm()
-        self.consumer = clients.consumer(settings, group_id=self.app_id, instance_id=instance)
+        self.consumer = clients.consumer(settings, group_id=self.app_id, instance_id=instance,
+                                         error_cb=self._kafka_error)
         self.restorer = clients.restore_consumer(settings, group_id=f"{instance}-restore")
         self.watermarks = clients.restore_consumer(settings, group_id=f"{instance}-restore", isolation="read_uncommitted")
         extra = {} if self.exactly_once else {"on_delivery": self._delivery_error}
-        self.producer = clients.producer(settings, transactional_id=instance if self.exactly_once else None, **extra)
+        self.producer = clients.producer(settings, transactional_id=instance if self.exactly_once else None,
+                                         error_cb=self._kafka_error, **extra)
         if self.exactly_once:
             # Fences (and aborts what was left open by) an earlier incarnation with this id.
-            self.producer.init_transactions(settings.request_timeout_s * 3)
+            try:
+                self.producer.init_transactions(settings.request_timeout_s * 3)
+            except KafkaException as exc:
+                raise connectivity.explain(settings, exc) from exc
         self.checkpointer = Checkpointer(
             producer=self.producer,
             consumer=self.consumer,
@@ -94,7 +101,18 @@ class StreamLoop:
         )
 
     def _delivery_error(self, err: Any, msg: Any) -> None:
+        if connectivity.is_authorization(err):
+            self._refused = err
         self.checkpointer.on_delivery_error(err, msg)
+
+    def _kafka_error(self, err: KafkaError) -> None:
+        # Runs inside consume/poll/flush of this thread; the loop raises it (librdkafka would retry forever).
+        if connectivity.is_authorization(err):
+            self._refused = err
+
+    def _authorization_lost(self, err: KafkaError) -> Exception:
+        return connectivity.connection_error(self.settings, connectivity.Problem.AUTHORIZATION, err.str(),
+                                             code=err.name())
 
     # -- rebalance callbacks (run inside consume(), in this thread) --------------------
 
@@ -146,6 +164,17 @@ class StreamLoop:
     # -- the loop ---------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        """Run until ``stop`` is set; a lost authorization raises :class:`~bus.kafka.KafkaAuthorizationError`."""
+        connectivity.outages.enable()  # a lost broker is logged once, and its return once
+        try:
+            self._run(stop)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            if isinstance(err, KafkaError) and connectivity.is_authorization(err):
+                raise self._authorization_lost(err) from exc
+            raise
+
+    def _run(self, stop: threading.Event) -> None:
         self._open()
         consumer = self.consumer
         consumer.subscribe(self.source_topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost)
@@ -158,7 +187,10 @@ class StreamLoop:
             while not stop.is_set():
                 wait = max(0.0, min(next_commit - time.monotonic(), 0.5))
                 msgs = consumer.consume(MAX_POLL_RECORDS, wait)
+                if self._refused is not None:
+                    raise self._authorization_lost(self._refused)
                 if msgs:
+                    connectivity.outages.up(self.settings)
                     self._run_records(pipeline, msgs)
                 if time.monotonic() >= next_commit:
                     # What librdkafka fetched meanwhile joins this interval (at most DRAIN_RECORDS): under
@@ -186,6 +218,8 @@ class StreamLoop:
         for msg in msgs:
             err = msg.error()
             if err is not None:
+                if connectivity.is_authorization(err):
+                    raise self._authorization_lost(err)
                 if err.fatal():
                     raise EngineKafkaError(f"consumer: {err.str()}")
                 if err.code() != KafkaError._PARTITION_EOF:
@@ -207,6 +241,8 @@ class StreamLoop:
                 return
             except KafkaException as exc:
                 err = exc.args[0]
+                if connectivity.is_authorization(err) or self._refused is not None:
+                    raise self._authorization_lost(err if connectivity.is_authorization(err) else self._refused) from exc
                 if err.fatal() or err.code() in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH):
                     raise FencedError(f"fenced by a newer instance: {err.str()}") from exc
                 if err.retriable() and not err.txn_requires_abort() and attempt + 1 < _COMMIT_RETRIES:
@@ -214,6 +250,8 @@ class StreamLoop:
                     continue
                 log.warning("commit failed (%s): aborting the interval and reading it again", err.str())
             except EngineKafkaError as exc:
+                if self._refused is not None:  # a delivery report said why
+                    raise self._authorization_lost(self._refused) from exc
                 log.warning("commit failed (%s): reading the interval again", exc)
             self._rewind(self.checkpointer.abort())
             self.checkpointer.begin()
