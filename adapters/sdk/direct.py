@@ -31,6 +31,7 @@ from adapters.sdk.delivery import ACKED, DeliveryTracker, TakenBack, Waiter, ret
 from adapters.sdk.exceptions import PublisherClosedError, PublishTimeoutError
 from adapters.sdk.mode import Accept, Action, BrokerLost, ModeController, SendFailed
 from adapters.spool import Spool, SpoolRecord
+from bus.kafka import connectivity
 
 log = logging.getLogger("egov.adapters.publisher")
 
@@ -66,6 +67,9 @@ class DirectSender:
         self.poll_lock = threading.Lock()
         self.send_lock = threading.RLock()
         self._purge = threading.Event()  # set by a lost link; the next poller purges the producer
+        # The broker refused this principal for good (a fatal authorization error of the producer):
+        # what fails from now on is failed, not spooled, since no retry can succeed.
+        self.refusal: str | None = None
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -181,10 +185,28 @@ class DirectSender:
         """``produce`` raised at once (e.g. the topic does not exist yet): spool unless it can never work."""
         err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
         record = self._record(codec.topic, key, value, headers, time.time(), codec.theme)
-        if Action.SPOOL in self._mode.handle(SendFailed(retriable(err)), self._taking_back(record, waiter, index, codec)):
+        if Action.SPOOL in self._mode.handle(SendFailed(self._retriable(err)),
+                                             self._taking_back(record, waiter, index, codec)):
             log.warning("produce to %s refused (%s): spooling", codec.topic, exc)
             return
-        self._tracker.failed(codec, waiter, index, headers[0][1], f"produce refused: {exc}")
+        self._tracker.failed(codec, waiter, index, headers[0][1], self.refusal or f"produce refused: {exc}")
+
+    def _retriable(self, err: KafkaError | None) -> bool:
+        """Worth spooling: not a record the broker refuses for good, nor a refused principal."""
+        if err is not None and (connectivity.is_authorization(err)
+                                or (self.refusal is not None and err.code() == KafkaError._FATAL)):
+            return False
+        return retriable(err)
+
+    def _poll_failed(self, exc: KafkaException) -> None:
+        """A poll raised (librdkafka raises a producer's fatal error there): a refused principal is kept."""
+        err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+        if err is None or not connectivity.is_authorization(err):
+            raise exc
+        if self.refusal is None:
+            self.refusal = str(connectivity.connection_error(self._settings, connectivity.Problem.AUTHORIZATION,
+                                                             err.str(), code=err.name()))
+            log.error("%s; events fail from now on instead of being spooled", self.refusal)
 
     def _produce_when_room(self, codec: EventCodec, key: bytes, value: bytes, headers: list, callback: Any) -> None:
         # The local queue is full: serve reports to make room. Bounded by the delivery timeout,
@@ -230,9 +252,10 @@ class DirectSender:
         _ts_type, ts_ms = msg.timestamp()
         record = self._record(msg.topic(), msg.key(), msg.value(), headers,
                               (ts_ms / 1000.0) if ts_ms and ts_ms > 0 else time.time(), codec.theme)
-        actions = self._mode.handle(SendFailed(retriable(err)), self._taking_back(record, waiter, index, codec))
+        actions = self._mode.handle(SendFailed(self._retriable(err)), self._taking_back(record, waiter, index, codec))
         if Action.SPOOL not in actions:
-            self._tracker.failed(codec, waiter, index, headers[0][1], f"{err.name()}: {err.str()}")
+            reason = self.refusal if self.refusal and err.code() == KafkaError._FATAL else f"{err.name()}: {err.str()}"
+            self._tracker.failed(codec, waiter, index, headers[0][1], reason)
 
     def _record(self, topic: str, key: bytes | None, value: bytes, headers: list, accepted_at: float,
                 theme: str) -> Callable[[], SpoolRecord]:
@@ -285,8 +308,11 @@ class DirectSender:
         poll = self.raw.poll
         while not stop.is_set():
             try:
-                with self.poll_lock:
-                    poll(timeout)
+                try:
+                    with self.poll_lock:
+                        poll(timeout)
+                except KafkaException as exc:
+                    self._poll_failed(exc)  # a refused principal: noted once, the reports still come
                 self.after_poll()
             except Exception:  # the thread must survive anything; logged, and the next poll retries
                 log.exception("publisher reports thread error")
@@ -294,14 +320,21 @@ class DirectSender:
 
     def poll(self) -> None:
         """Serve the reports that are there (no waiting)."""
-        with self.poll_lock:
-            self.raw.poll(0)
+        try:
+            with self.poll_lock:
+                self.raw.poll(0)
+        except KafkaException as exc:
+            self._poll_failed(exc)
         self.after_poll()
 
     def flush(self, timeout: float) -> int:
         """Serve reports up to ``timeout`` or until the queue is empty; returns what is still in it."""
-        with self.poll_lock:
-            remaining = self.raw.flush(timeout)
+        try:
+            with self.poll_lock:
+                remaining = self.raw.flush(timeout)
+        except KafkaException as exc:
+            self._poll_failed(exc)
+            remaining = len(self.raw)
         self.after_poll()
         return remaining
 
@@ -320,6 +353,9 @@ class DirectSender:
                 remaining = -1  # outcomes come one by one; the queue says nothing about this call
             else:
                 remaining = self.raw.flush(timeout)
+        except KafkaException as exc:
+            self._poll_failed(exc)
+            remaining = -1
         finally:
             self.poll_lock.release()
         self.after_poll()
