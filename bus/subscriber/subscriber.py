@@ -25,6 +25,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from bus.kafka import connectivity
 from bus.kafka.exceptions import BrokerUnavailableError, ConsumeError
 from bus.serde import make_registry_client
 from bus.subscriber.consumer import check_topics, group_consumer
@@ -163,8 +164,15 @@ class Subscriber:
     def _on_error(self, err: KafkaError) -> None:
         if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
             self._brokers_down = err
+        elif connectivity.is_authorization(err):
+            # Raised from the next poll: librdkafka would retry a refused group or topic forever.
+            self._callback_error = self._refused(err)
         else:
             log.warning("consumer error: %s", err.str())
+
+    def _refused(self, err: KafkaError) -> Exception:
+        return connectivity.connection_error(self._settings, connectivity.Problem.AUTHORIZATION, err.str(),
+                                             code=err.name())
 
     def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
         if err is not None and err.code() != KafkaError._NO_OFFSET:
@@ -241,6 +249,8 @@ class Subscriber:
             if err.code() == KafkaError._PARTITION_EOF:
                 self._partitions.at_end(key)
                 return None
+            if connectivity.is_authorization(err):
+                raise self._refused(err)
             raise ConsumeError(f"consumer error on {msg.topic()}: {err.str()}", code=err.name(), topic=msg.topic())
         self._brokers_down = None
         self._partitions.handed_out(key, msg.offset())

@@ -39,9 +39,10 @@ def dashboard(
     from processors.api.access import TokenStore
     from processors.api.app import build_app
 
-    settings = check_connection(load_settings())
+    settings = load_settings()
     # The tokens are checked here, before anything listens: a bad file stops the start with its entry named.
     app_ = build_app(settings, prefix=prefix, public=public)
+    check_connection(settings)
     base = f"http://{host}:{port}"
     typer.echo(f"dashboard: {base}/   views API: {base}/views   health: {base}/healthz", err=False)
     if public:
