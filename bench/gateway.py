@@ -170,6 +170,7 @@ def start_gateway(settings: Any, work: Path, tree: Path | None, workers: int, lo
         EGOV_SPOOL_DIR=str(work / "spool"),
         EGOV_PSEUDONYM_KEY=pseudonym,
         EGOV_GATEWAY_API_KEYS_FILE=str(keys_file),
+        EGOV_SCHEMA_AUTO_REGISTER="true",
     )
     env.update(extra_env)
     if tree is not None:

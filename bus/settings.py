@@ -59,6 +59,11 @@ class EgovSettings(BaseSettings):
     schema_registry_basic_auth: SecretStr | None = Field(
         None, description="user:password for the schema registry"
     )
+    schema_auto_register: bool = Field(
+        False,
+        description="Let publishers register a schema the registry lacks (the dev stack's default); off, they "
+        "only look schemas up and a missing one is refused: the operator registers them (`egov-bus schemas register`)",
+    )
     request_timeout_s: float = Field(
         10.0, gt=0, description="Upper bound of any single blocking call (metadata, registry, flush)"
     )

@@ -44,7 +44,8 @@ class EventBuilder:
 
     ``source_system`` is the envelope's default source; ``topic_for`` maps an
     :class:`~schemas.EventType` to its topic (tests redirect to private
-    topics); ``auto_register=False`` only looks schemas up. A ``nik`` field is
+    topics); ``auto_register=False`` only looks schemas up (the default unless
+    ``settings.schema_auto_register``: a missing schema is a SchemaNotRegisteredError). A ``nik`` field is
     pseudonymized with ``pseudonymizer`` or, on first need, with the key of
     ``settings`` (:class:`MissingPseudonymKeyError` without one). Thread-safe.
     """
@@ -56,13 +57,15 @@ class EventBuilder:
         source_system: str = "egov-bus",
         registry: Any = None,
         pseudonymizer: Pseudonymizer | None = None,
-        auto_register: bool = True,
+        auto_register: bool | None = None,
         topic_for: Callable[[EventType], str] | None = None,
     ) -> None:
         self._settings = settings
         self.source_system = source_system
         self._registry = registry
-        self._auto_register = auto_register
+        # Default: the settings' (off outside the dev stack: the operator registers schemas).
+        self._auto_register = (bool(getattr(settings, "schema_auto_register", False)) if auto_register is None
+                               else auto_register)
         self._topic_for = topic_for or (lambda et: et.topic)
         self._pseudonymizer = pseudonymizer
         #: model class -> codec; read without the lock on the hot path (a dict read is atomic).

@@ -99,7 +99,7 @@ class Publisher:
         spool: Spool | None | str = "default",
         registry: Any = None,
         pseudonymizer: Pseudonymizer | None = None,
-        auto_register: bool = True,
+        auto_register: bool | None = None,
         topic_for: Any = None,
         confirm: bool = False,
         drain_batch: int = 1000,

@@ -14,6 +14,7 @@ from bus.serde.exceptions import (
     SerdeError,
     TruncatedPayloadError,
     UnknownSchemaError,
+    SchemaNotRegisteredError,
     WireFormatError,
 )
 from bus.serde.registry import (
@@ -38,6 +39,7 @@ __all__ = [
     "WireFormatError",
     "TruncatedPayloadError",
     "UnknownSchemaError",
+    "SchemaNotRegisteredError",
     "AvroDecodeError",
     "AvroEncodeError",
     "RegistryError",

@@ -19,7 +19,14 @@ from typing import Any, NamedTuple
 import fastavro
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
-from bus.serde.exceptions import AvroDecodeError, AvroEncodeError, SerdeError, TruncatedPayloadError, UnknownSchemaError
+from bus.serde.exceptions import (
+    AvroDecodeError,
+    AvroEncodeError,
+    SchemaNotRegisteredError,
+    SerdeError,
+    TruncatedPayloadError,
+    UnknownSchemaError,
+)
 from bus.serde.registry import SubjectNameStrategy, registry_call, topic_record_name_strategy
 from bus.serde.wire import HEADER_SIZE, pack_header, unpack_header
 
@@ -88,11 +95,20 @@ class AvroSerializer:
                     f"registering {subject}", lambda: self._registry.register_schema(subject, schema), subject=subject
                 )
             else:
-                schema_id = registry_call(
-                    f"looking up {subject}",
-                    lambda: self._registry.lookup_schema(subject, schema).schema_id,
-                    subject=subject,
-                )
+                try:
+                    schema_id = registry_call(
+                        f"looking up {subject}",
+                        lambda: self._registry.lookup_schema(subject, schema).schema_id,
+                        subject=subject,
+                    )
+                except UnknownSchemaError as exc:
+                    # Publishers outside the dev stack only look schemas up: the operator registers them.
+                    raise SchemaNotRegisteredError(
+                        f"schema {self.record_name} is not registered under subject {subject}; publishers only "
+                        "look schemas up (EGOV_SCHEMA_AUTO_REGISTER is off): the operator registers them with "
+                        "`egov-bus schemas register`", subject=subject, record=self.record_name,
+                        status=exc.fields.get("status"), error_code=exc.fields.get("error_code"),
+                    ) from exc
             self._ids[subject] = schema_id
             return schema_id
 

@@ -29,3 +29,7 @@ class AvroEncodeError(SerdeError):
 
 class RegistryError(SerdeError):
     """The schema registry refused a request or could not be reached in time."""
+
+
+class SchemaNotRegisteredError(UnknownSchemaError):
+    """A publisher that may only look schemas up found its schema missing (the operator registers schemas)."""

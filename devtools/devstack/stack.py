@@ -41,6 +41,8 @@ class StackInfo:
         env = {
             "EGOV_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "EGOV_SCHEMA_REGISTRY_URL": self.schema_registry_url,
+            # A developer's publishers may register their schemas; a region's never do (principals' files).
+            "EGOV_SCHEMA_AUTO_REGISTER": "true",
         }
         if self.secure:
             env.update({

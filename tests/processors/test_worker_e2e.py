@@ -234,7 +234,8 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
 
     egov = str(Path(sys.executable).with_name("egov-bus"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
-    env.update(EGOV_BOOTSTRAP_SERVERS=stack_settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=stack_settings.schema_registry_url)
+    env.update(EGOV_BOOTSTRAP_SERVERS=stack_settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=stack_settings.schema_registry_url,
+               EGOV_SCHEMA_AUTO_REGISTER="true")
     inspect = subprocess.run([egov, "dlq", "inspect", "complaints", "--prefix", prefix], capture_output=True, text=True, env=env, timeout=60)
     assert inspect.returncode == 0 and "4 dead letter(s)" in inspect.stdout, inspect.stdout + inspect.stderr
     replayed = subprocess.run(

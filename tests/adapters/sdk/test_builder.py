@@ -24,7 +24,8 @@ NIK = "3201014501250001"
 
 @pytest.fixture
 def settings():
-    return load_settings(env_file=None, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY))
+    # A developer's settings: schemas registered on first use (the dev stack's EGOV_SCHEMA_AUTO_REGISTER).
+    return load_settings(env_file=None, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY), schema_auto_register=True)
 
 
 @pytest.fixture
@@ -133,3 +134,17 @@ def test_a_registry_failure_is_counted_and_raised(settings) -> None:
         builder.codec("BudgetAllocated")
     assert REGISTRY.get_sample_value("egov_registry_errors_total", {"operation": "register"}) == before + 1
     assert builder.codecs == {}
+
+
+def test_by_default_a_publisher_only_looks_schemas_up_and_a_missing_one_is_a_clear_error() -> None:
+    from bus.serde import SchemaNotRegisteredError
+
+    settings = load_settings(env_file=None, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY))
+    assert settings.schema_auto_register is False
+    registry = MockSchemaRegistryClient({"url": "mock://lookup-only"})
+    builder = EventBuilder(settings, source_system="siak", registry=registry)
+    with pytest.raises(SchemaNotRegisteredError) as missing:
+        builder.codec("BudgetAllocated")
+    assert "egov-bus schemas register" in str(missing.value)
+    assert missing.value.fields["subject"] == "egov.budgeting.events-id.go.egov.budgeting.BudgetAllocated"
+    assert registry.get_subjects() == []  # nothing was registered

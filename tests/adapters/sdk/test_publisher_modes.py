@@ -34,7 +34,7 @@ TOPIC = "egov.complaints.events"
 @pytest.fixture
 def settings(tmp_path: Path) -> Any:
     return load_settings(env_file=None, spool_dir=str(tmp_path / "spool"), delivery_timeout_s=5,
-                         request_timeout_s=2, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY))
+                         request_timeout_s=2, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY), schema_auto_register=True)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.fixtures.adapters import TEST_PSEUDONYM_KEY
 @pytest.fixture
 def make(tmp_path: Path) -> Iterator[Callable[..., tuple[Publisher, FakeBroker]]]:
     settings = load_settings(env_file=None, spool_dir=str(tmp_path / "spool"), delivery_timeout_s=5,
-                             request_timeout_s=2, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY))
+                             request_timeout_s=2, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY), schema_auto_register=True)
     registry = MockSchemaRegistryClient({"url": "mock://reports-thread"})
     made: list[Publisher] = []
 

@@ -21,7 +21,8 @@ EGOV = str(Path(sys.executable).with_name("egov-bus"))
 
 def tail(settings, tmp_path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
-    env.update(EGOV_BOOTSTRAP_SERVERS=settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=settings.schema_registry_url)
+    env.update(EGOV_BOOTSTRAP_SERVERS=settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=settings.schema_registry_url,
+               EGOV_SCHEMA_AUTO_REGISTER="true")
     # cwd: an empty directory, so no .egov/dev.env of the repository is read.
     return subprocess.run(
         [EGOV, "tail", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=timeout, check=False
@@ -128,7 +129,8 @@ def test_tail_follow_prints_new_events_until_interrupted(stack_settings, tmp_pat
     evs = list(generate_events(9, 3, themes=["complaints"]))
     publisher(topic, evs[:2])
     env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
-    env.update(EGOV_BOOTSTRAP_SERVERS=stack_settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=stack_settings.schema_registry_url)
+    env.update(EGOV_BOOTSTRAP_SERVERS=stack_settings.bootstrap_servers, EGOV_SCHEMA_REGISTRY_URL=stack_settings.schema_registry_url,
+               EGOV_SCHEMA_AUTO_REGISTER="true")
     child = subprocess.Popen(
         [EGOV, "tail", "complaints", "--prefix", prefix, "--follow"],
         env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
