@@ -205,7 +205,8 @@ class AclPolicy:
         if grant.topic == "ministry_feed":
             return [("topic", ministry_feed_topic(names["ministry"], self.prefix), "literal")]
         if grant.topic == "changelog":
-            return [("topic", changelog_topic(self.app_id, self.prefix), "literal")]
+            # Named by the application id alone, as the worker names it: the app id is its namespace.
+            return [("topic", changelog_topic(self.app_id), "literal")]
         if grant.group is not None:
             return [("group", grant.group.format(**names), pattern)]
         assert grant.transactional_id is not None
@@ -219,7 +220,7 @@ class AclPolicy:
         if entry.resource_type != "topic":
             return False
         if self.prefix is not None:
-            return entry.name.startswith(self.prefix + ".")
+            return entry.name.startswith(self.prefix + ".") or entry.name == changelog_topic(self.app_id)
         parsed = parse_topic(entry.name)
         return (parsed is not None and parsed.prefix is None) or entry.name == changelog_topic(self.app_id)
 

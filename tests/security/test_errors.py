@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AclBinding, AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
+from confluent_kafka.admin import AclBindingFilter, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
 
 from devtools.devstack.process import free_port
 
@@ -141,15 +141,6 @@ def test_a_worker_that_loses_its_acls_stops(namespace, tmp_path: Path) -> None:
     env["EGOV_PROCESSOR_DATA_DIR"] = str(tmp_path / "data")
     log = tmp_path / "worker.log"
     admin = namespace.stack.admin()
-    # The worker names its changelog <app id>-views-changelog, unprefixed (the app id carries the
-    # namespace), while the policy grants it on <prefix>.<app id>-views-changelog: granted here by hand
-    # until the two agree (the refusal under test is the loss of every ACL, not this one).
-    changelog = f"{namespace.app_id}-views-changelog"
-    grants = [AclBinding(ResourceType.TOPIC, changelog, ResourcePatternType.LITERAL, f"User:{user}", "*", op,
-                         AclPermissionType.ALLOW)
-              for op in (AclOperation.READ, AclOperation.WRITE, AclOperation.CREATE, AclOperation.DESCRIBE)]
-    for future in admin.create_acls(grants).values():
-        future.result(timeout=10)
     with open(log, "wb") as out:
         proc = subprocess.Popen([EGOV, "process", "--topic-prefix", namespace.prefix, "--log-level", "warn"],
                                 stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
