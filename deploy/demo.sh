@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# `make demo`: local Kafka + registry, the topic catalogue and the schemas applied,
-# a processor worker, 30 s of simulated events from all 552 regions, then the
-# central views printed, the views API and dashboard served, and everything stopped
-# (by PID). DEMO_KEEP=1 keeps the stack, the worker and the dashboard running until Ctrl-C.
+# `make demo`: a secured local Kafka (SASL_SSL, SCRAM-SHA-512, ACLs enforced) + registry;
+# the operator applies the topic catalogue and registers the schemas; a processor worker
+# and the views API run as their own principals; regions are enrolled with their own
+# credentials and publish 30 s of simulated events, each as itself; then the central
+# views are printed, the views API and dashboard served, and everything stopped (by PID).
+# DEMO_KEEP=1 keeps the stack, the worker and the dashboard running until Ctrl-C.
+# DEMO_REGIONS (comma separated kabupaten/kota codes) chooses the regions enrolled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EGOV=.venv/bin/egov-bus
@@ -14,13 +17,19 @@ export EGOV_SPOOL_DIR="$STATE/spool"
 # The views API asks for bearer tokens: the demo mints a nation-wide one below (a fresh file each run).
 export EGOV_VIEWS_API_TOKENS_FILE="$STATE/views-tokens.yaml"
 RATE="${DEMO_RATE:-200}"
+REGIONS="${DEMO_REGIONS:-11.71,31.71,32.01,32.73,33.74,35.78,51.71,64.72,73.71,91.71}"
+PRINCIPALS="$STATE/principals"
 SECONDS_TO_RUN="${DEMO_SECONDS:-30}"
 WORKER_PID=""
 DASHBOARD_PID=""
 DASHBOARD_PORT="${DEMO_DASHBOARD_PORT:-8088}"
 DASHBOARD_URL="http://127.0.0.1:$DASHBOARD_PORT"
 
+SIM_PIDS=()
 cleanup() {
+  for pid in "${SIM_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then kill "$pid" || true; wait "$pid" 2>/dev/null || true; fi
+  done
   if [ -n "$DASHBOARD_PID" ] && kill -0 "$DASHBOARD_PID" 2>/dev/null; then
     kill "$DASHBOARD_PID" || true
     wait "$DASHBOARD_PID" 2>/dev/null || true
@@ -33,27 +42,50 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-echo "== 1. local Kafka (KRaft) + Apicurio Registry"
-"$EGOV" dev up --state-dir "$STATE"
+echo "== 1. local Kafka (KRaft, SASL_SSL + ACLs) + Apicurio Registry"
+"$EGOV" dev up --secure --state-dir "$STATE"
 "$EGOV" dev smoke
-echo "== 2. topics and schemas from the catalogue"
+echo "== 2. the operator: topics and schemas from the catalogue, the ACLs of topics/acls.yaml"
 "$EGOV" topics apply
 "$EGOV" schemas register
+"$EGOV" acls apply
 echo "== 3. processors (faust-streaming worker, confluent-kafka data path; log in $STATE/logs/processors.log)"
 # The broker is new on every demo: so is the worker's local state (RocksDB belongs to one cluster).
 rm -rf "$EGOV_PROCESSOR_DATA_DIR"
-"$EGOV" process --log-level warn > "$STATE/logs/processors.log" 2>&1 &
+EGOV_ENV_FILE="$PRINCIPALS/processors.env" "$EGOV" process --log-level warn > "$STATE/logs/processors.log" 2>&1 &
 WORKER_PID=$!
 echo "== 3b. views API and dashboard on $DASHBOARD_URL (log in $STATE/logs/dashboard.log)"
 rm -f "$EGOV_VIEWS_API_TOKENS_FILE"
 # In the environment, not in an argument: the step-6 check reads it from there.
 export DEMO_VIEWS_TOKEN
 DEMO_VIEWS_TOKEN="$("$EGOV" dashboard token --scope nation --name demo --file "$EGOV_VIEWS_API_TOKENS_FILE")"
-"$EGOV" dashboard --port "$DASHBOARD_PORT" > "$STATE/logs/dashboard.log" 2>&1 &
+EGOV_ENV_FILE="$PRINCIPALS/views-api.env" "$EGOV" dashboard --port "$DASHBOARD_PORT" > "$STATE/logs/dashboard.log" 2>&1 &
 DASHBOARD_PID=$!
-echo "== 4. simulated regions: $RATE events/s for $SECONDS_TO_RUN s"
-"$EGOV" simulate --rate "$RATE" --duration "$SECONDS_TO_RUN" --seed 7
-echo "== 5. central views (compacted topics egov.view.*)"
+IFS=',' read -r -a REGION_LIST <<< "$REGIONS"
+echo "== 4. ${#REGION_LIST[@]} regions enrolled, each with its own SCRAM credential (settings in $PRINCIPALS)"
+for code in "${REGION_LIST[@]}"; do
+  "$EGOV" users add --region "$code" --env-file "$PRINCIPALS/region-$code.env"
+done
+PER_REGION=$(python3 -c "print(max(0.1, $RATE / ${#REGION_LIST[@]}))")
+echo "== 5. each region publishes as itself: $PER_REGION events/s for $SECONDS_TO_RUN s (logs in $STATE/logs/simulate-*.log)"
+for i in "${!REGION_LIST[@]}"; do
+  code="${REGION_LIST[$i]}"
+  EGOV_ENV_FILE="$PRINCIPALS/region-$code.env" EGOV_SPOOL_DIR="$STATE/spool/region-$code" \
+    "$EGOV" simulate --regions "$code" --rate "$PER_REGION" --duration "$SECONDS_TO_RUN" --seed $((7 + i)) \
+    > "$STATE/logs/simulate-$code.log" 2>&1 &
+  SIM_PIDS+=($!)
+done
+for i in "${!SIM_PIDS[@]}"; do
+  if ! wait "${SIM_PIDS[$i]}"; then
+    echo "region ${REGION_LIST[$i]}: the simulator failed; its log:" >&2
+    tail -5 "$STATE/logs/simulate-${REGION_LIST[$i]}.log" >&2
+    exit 1
+  fi
+  grep -h "^simulated" "$STATE/logs/simulate-${REGION_LIST[$i]}.log" | sed "s/^/   region ${REGION_LIST[$i]}: /"
+done
+echo "   a region may not read what it published, nor write a view (the broker says):"
+EGOV_ENV_FILE="$PRINCIPALS/region-${REGION_LIST[0]}.env" "$EGOV" tail budgeting --limit 1 2>&1 | tail -1 | sed 's/^/   /' || true
+echo "== 6. central views (compacted topics egov.view.*, read by the operator)"
 .venv/bin/python - <<'PY'
 import time
 from bus.settings import load_settings
@@ -79,7 +111,7 @@ for view in ("integration_index", "budget_absorption", "complaint_service_level"
     for key in sorted(rows)[:3]:
         print(f"   {key}: { {k: v for k, v in rows[key].items() if k not in ('region_name',)} }")
 PY
-echo "== 6. views API and dashboard"
+echo "== 7. views API and dashboard"
 .venv/bin/python - "$DASHBOARD_URL" <<'PY'
 import os, sys, time
 import httpx
