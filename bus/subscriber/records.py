@@ -87,13 +87,15 @@ def broker_time(msg: Any) -> datetime | None:
 
 
 class RecordDecoder:
-    """Decodes records of the subscribed theme topics (``topics``: topic name -> theme).
+    """Decodes records of the subscribed topics (``topics``: topic name -> theme; None for a
+    routed feed, whose records may be of any theme).
 
     Reader schemas (the current ones of each subscribed event type) resolve
     records written with an older schema to the current shape.
     """
 
-    def __init__(self, registry: Any, topics: Mapping[str, str], event_types: Mapping[str, list[EventType]]) -> None:
+    def __init__(self, registry: Any, topics: Mapping[str, str | None],
+                 event_types: Mapping[str, list[EventType]]) -> None:
         self.topics = dict(topics)
         readers = {et.record_name: et.avro_schema for ets in event_types.values() for et in ets}
         self._decode = AvroDeserializer(registry, reader_schemas=readers)
@@ -109,13 +111,16 @@ class RecordDecoder:
         raw_key = msg.key()
         key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
         common = dict(
-            theme=theme, key=key, headers=dict(msg.headers() or ()), topic=topic, partition=msg.partition(),
+            # A feed's undecodable record has no theme to tell: it is counted under "feed".
+            theme=theme or "feed", key=key, headers=dict(msg.headers() or ()), topic=topic, partition=msg.partition(),
             offset=msg.offset(), timestamp=broker_time(msg),
         )
         try:
             decoded = self._decode(msg.value(), topic)
             et = by_record_name(decoded.record_name)
-            if et.theme != theme:
+            if theme is None:  # a routed feed: the record's own theme
+                theme = common["theme"] = et.theme
+            elif et.theme != theme:
                 raise ForeignRecordError(
                     f"record {decoded.record_name} belongs to theme {et.theme!r}, not to topic {topic}",
                     record_name=decoded.record_name,

@@ -81,6 +81,10 @@ class Subscriber:
         Theme slugs; their topics are ``egov.<theme>.events`` (``<topic_prefix>.`` before
         it when given: :func:`schemas.topic_names.theme_topic`). An unknown theme raises
         :class:`UnknownThemeError`, a missing topic :class:`TopicMissingError`.
+    ``feed``
+        Read one routed feed instead of the theme topics: a province's
+        (:func:`schemas.topic_names.province_feed_topic`, what a ``province-<code>`` principal may
+        read) or a ministry's. It carries events of every theme; ``themes`` then filters them.
     ``from_time``
         A tz-aware datetime: on the first assignment of each partition the subscriber looks up
         the first offset whose broker timestamp is ``>= from_time`` (``offsets_for_times``)
@@ -116,6 +120,7 @@ class Subscriber:
         themes: Sequence[str],
         *,
         topic_prefix: str | None = None,
+        feed: str | None = None,
         from_time: datetime | None = None,
         event_types: Iterable[str] | None = None,
         region_prefix: str | None = None,
@@ -127,9 +132,14 @@ class Subscriber:
         **overrides: Any,
     ) -> None:
         by_theme = theme_event_types(themes)
+        if feed is not None and not event_types:
+            # A feed carries every theme: pass only the chosen themes' event types.
+            event_types = [et.name for ets in by_theme.values() for et in ets]
         self.filter = EventFilter.build(list(by_theme), event_types, region_prefix)
         self.themes = list(by_theme)
-        self.topics = {theme_topic(theme, topic_prefix): theme for theme in by_theme}
+        # A feed's records name their theme themselves (None: learnt from each record's schema).
+        self.topics: dict[str, str | None] = (
+            {feed: None} if feed is not None else {theme_topic(theme, topic_prefix): theme for theme in by_theme})
         self._from_ms = to_epoch_ms(from_time) if from_time is not None else None
         self._settings = settings
         self._timeout = float(settings.request_timeout_s)

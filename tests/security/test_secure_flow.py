@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 from collections import Counter, defaultdict
 from decimal import Decimal
@@ -26,20 +27,25 @@ import httpx
 import pytest
 
 from adapters.gateway import hash_api_key, new_api_key
+from adapters.outbox import ddl
+from bus.subscriber import Subscriber
 from bus.retry import RetryPolicy
 from bus.serde import AvroDeserializer, make_registry_client
 from devtools.devstack import process
 from processors.api.access import mint_token
 from schemas.cloudevents import HEADER_TYPE, header_text, parse_ce_type
 from schemas.event_types import THEMES
-from schemas.topic_names import theme_topic
+from schemas.topic_names import province_feed_topic, theme_topic
 from tests.fixtures.processors import EGOV, read_topic
+from tests.fixtures.secure import file_settings
 
 pytestmark = pytest.mark.integration
 
 REGIONS = ("32.01", "73.71")
 GATEWAY_REGION = "35.78"
 GATEWAY_EVENTS = 20
+IMPORTED = 10
+RELAYED = 5
 PSEUDONYM_KEY = "secure-flow-test-key-not-a-secret"
 _WAIT = RetryPolicy(initial_s=0.2, cap_s=2.0, floor_s=0.1)
 
@@ -155,10 +161,33 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
                             headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 202, answer.text
 
+        # A region's importer and outbox relay, with that region's credentials.
+        csv_file = tmp_path / "alokasi.csv"
+        csv_file.write_text("region_code,source_system,occurred_at,allocation_id,fiscal_year,agency_code,program_code,"
+                            "activity_code,amount\n" + "".join(
+                                f"{REGIONS[0]},simda,2026-02-01T08:00:{i:02d}+07:00,IMP-{i},2026,1.02.0.00.0.00.01.0000,"
+                                f"1.02.02,1.02.02.2.01,{1000 + i}.25\n" for i in range(IMPORTED)))
+        imported = _run(["import", str(csv_file), "--event-type", "BudgetAllocated"],
+                        _env(region_env[REGIONS[0]], EGOV_SPOOL_DIR=str(tmp_path / "imp-spool")), tmp_path)
+        outputs.append(imported.stdout + imported.stderr)
+        assert f"{IMPORTED} rows: {IMPORTED} published, 0 spooled, 0 failed" in imported.stdout
+        outbox = tmp_path / "app.db"
+        with sqlite3.connect(outbox) as conn:
+            conn.executescript(ddl("sqlite"))
+            conn.executemany("INSERT INTO egov_outbox (event_type, region_code, source_system, payload) VALUES (?, ?, ?, ?)",
+                             [("PermitApplied", REGIONS[1], "oss", json.dumps({"permit_id": f"P-{i}", "permit_type": "PBG",
+                                                                               "applicant_kind": "perorangan"}))
+                              for i in range(RELAYED)])
+        conn.close()
+        relayed = _run(["outbox-relay", "--dsn", f"sqlite:///{outbox}", "--exit-when-empty"],
+                       _env(region_env[REGIONS[1]], EGOV_SPOOL_DIR=str(tmp_path / "relay-spool")), tmp_path)
+        outputs.append(relayed.stdout + relayed.stderr)
+        assert f"{RELAYED} sent, 0 rejected" in relayed.stdout
+
         # What the theme topics hold is what was accepted; the views must say exactly that.
         operator = secure_stack.operator
         counts, budget, total = _expected_views(operator, make_registry_client(operator))
-        assert total == 400 * len(REGIONS) + GATEWAY_EVENTS
+        assert total == 400 * len(REGIONS) + GATEWAY_EVENTS + IMPORTED + RELAYED
         assert {k.split("|")[0] for k in counts} == {*REGIONS, GATEWAY_REGION}
         assert budget[f"{GATEWAY_REGION}|2026"][0] >= Decimal("1500000.50") * GATEWAY_EVENTS
 
@@ -177,6 +206,32 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
         assert _WAIT.wait_until(views_match, 240), (
             f"views never matched the topics; worker log:\n{process.log_tail(worker_log)}\n"
             f"views log:\n{process.log_tail(views_log)}")
+
+        # A province's consumer reads its own routed feed through the subscriber SDK: exactly the gateway's events.
+        province_env = tmp_path / "province-35.env"
+        outputs.append(_run(["users", "add", "--province", "35", "--env-file", str(province_env)], operator_env,
+                            tmp_path).stdout)
+        province = file_settings(province_env)
+        seen = []
+        with Subscriber(province, "province-35.flow-test", list(THEMES), feed=province_feed_topic("35")) as sub:
+            def all_read() -> bool:
+                ev = sub.poll(0.5)
+                if ev is not None:
+                    seen.append(ev)
+                    sub.done(ev)
+                return len(seen) >= GATEWAY_EVENTS
+            assert _WAIT.wait_until(all_read, 120), f"read {len(seen)} of {GATEWAY_EVENTS} from the province feed"
+            assert sub.poll(2.0) is None
+        assert {(ev.key, ev.event_type, ev.theme) for ev in seen} == {(GATEWAY_REGION, "BudgetAllocated", "budgeting")}
+
+        # The operator's tools on the secured stack.
+        tailed = _run(["tail", "budgeting", "--limit", "3"], operator_env, tmp_path)
+        assert len([line for line in tailed.stdout.splitlines() if "BudgetAllocated" in line]) == 3, tailed.stdout
+        outputs.append(tailed.stdout + tailed.stderr)
+        outputs.append(_run(["dlq", "inspect", "budgeting"], operator_env, tmp_path).stdout)
+        shown = _run(["views", "budget_absorption", "--region", GATEWAY_REGION], operator_env, tmp_path)
+        assert "35.78" in shown.stdout, shown.stdout
+        outputs.append(shown.stdout + shown.stderr)
 
         status = subprocess.run([EGOV, "dev", "status", "--state-dir", str(state)], capture_output=True, text=True,
                                 env=operator_env, timeout=60)
