@@ -109,3 +109,15 @@ def test_a_registry_that_does_not_answer_is_transient(registry):
 def test_broker_time():
     assert broker_time(Msg(b"", ts=(TIMESTAMP_CREATE_TIME, TS))) == datetime(2025, 3, 14, 2, 30, tzinfo=timezone.utc)
     assert broker_time(Msg(b"", ts=(TIMESTAMP_NOT_AVAILABLE, -1))) is None
+
+
+def test_a_feed_record_takes_its_theme_from_its_schema(registry):
+    feed = "t.egov.province.32.events"
+    decoder = RecordDecoder(registry, {feed: None}, theme_event_types(["complaints", "budgeting"]))
+    for name, theme in (("ComplaintReceived", "complaints"), ("BudgetAllocated", "budgeting")):
+        _ev, value = _encoded(registry, name)
+        item = decoder(Msg(value, topic=feed))
+        assert isinstance(item, SubscribedEvent), item
+        assert (item.event_type, item.theme, item.topic) == (name, theme, feed)
+    bad = decoder(Msg(b"not avro", topic=feed))
+    assert isinstance(bad, Undecodable) and bad.theme == "feed"
