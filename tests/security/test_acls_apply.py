@@ -71,3 +71,45 @@ def test_apply_leaves_other_namespaces_alone(namespace, secure_stack) -> None:
     current = plan_acls(secure_stack.admin(), other, timeout=10)
     assert not [b for b in current.extra if b.principal == f"User:{region}"]
     assert _namespace_acls(namespace) == before
+
+
+def _cli(namespace, *args: str) -> subprocess.CompletedProcess:
+    env = namespace.environ("unused")
+    env["EGOV_ENV_FILE"] = str(namespace.stack.operator_env)
+    return subprocess.run([EGOV, *args, "--prefix", namespace.prefix], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_users_add_prints_the_password_once_and_remove_leaves_its_acls_to_fix(namespace) -> None:
+    from confluent_kafka import Producer
+
+    user = namespace.policy.region_user("51.71")
+    added = _cli(namespace, "users", "add", "--region", "51.71")
+    assert added.returncode == 0, added.stdout + added.stderr
+    password = added.stdout.strip().splitlines()[-1]
+    assert len(password) >= 32 and f"user {user} created with 31 ACLs (31 new)" in " ".join(added.stdout.split())
+    # The printed password works: the region publishes to its theme topic.
+    settings = namespace.stack.operator.model_copy(update={"sasl_username": user})
+    conf = settings.librdkafka_config(**{"sasl.password": password, "enable.idempotence": True})
+    outcome = []
+    producer = Producer(conf)
+    producer.produce(theme_topic("budgeting", namespace.prefix), key=b"51.71", value=b"x",
+                     on_delivery=lambda err, _m: outcome.append(err))
+    producer.flush(15)
+    assert outcome == [None]
+    listed = _cli(namespace, "users", "list")
+    assert f"{user}" in listed.stdout and "region" in listed.stdout
+
+    removed = _cli(namespace, "users", "remove", "--region", "51.71")
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    drift = _cli(namespace, "acls", "apply")
+    assert drift.returncode == 2 and drift.stdout.count(f"drift User:{user}") == 31, drift.stdout
+    fixed = _cli(namespace, "acls", "apply", "--fix")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert not [e for e in _namespace_acls(namespace) if e.principal == f"User:{user}"]
+
+
+def test_users_add_refuses_a_code_that_is_not_a_region(namespace) -> None:
+    refused = _cli(namespace, "users", "add", "--region", "32")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == "error: '32' is not a current Kemendagri kabupaten/kota code (e.g. 32.01)"
