@@ -18,12 +18,13 @@ from rich.table import Table
 from bus.settings import EgovSettings
 from topics.acls import AclPolicy, load_acl_policy
 
-acls_app = typer.Typer(help="The broker's ACLs from topics/acls.yaml: create them, report and fix drift.",
-                       no_args_is_help=True)
-users_app = typer.Typer(help="SCRAM users on the broker: enrol a region or a province, list, remove.",
-                        no_args_is_help=True)
+acls_app = typer.Typer(help="The broker's ACLs from topics/acls.yaml: create them, report and fix drift. "
+                       "Needs a super user's settings (the operator's).", no_args_is_help=True)
+users_app = typer.Typer(help="SCRAM users on the broker: enrol a region or a province, rotate a password, list, "
+                        "remove. Needs a super user's settings (the operator's).", no_args_is_help=True)
 
-AclsOpt = Annotated[Optional[Path], typer.Option("--acls", help="ACL file [default: the packaged topics/acls.yaml]")]
+# show_default as text: a "[default: ...]" inside help would be read as Rich markup and vanish.
+AclsOpt = Annotated[Optional[Path], typer.Option("--acls", help="ACL file", show_default="the packaged topics/acls.yaml")]
 PrefixOpt = Annotated[Optional[str], typer.Option(
     "--prefix", help="Namespace: prefix every topic and user name with '<prefix>.' (staging, tests)")]
 
@@ -113,7 +114,10 @@ def add_cmd(
     acls_path: AclsOpt = None,
     prefix: PrefixOpt = None,
 ) -> None:
-    """Create a SCRAM-SHA-512 user (a new password if it exists) and its ACLs; the password is shown once."""
+    """Create a SCRAM-SHA-512 user and its ACLs; the password is shown once (or only written to --env-file).
+
+    For a user that exists, a new password replaces the old one (rotation); its ACLs stay.
+    """
     from topics.acl_provision import apply_acls
     from topics.users import add_user, list_users, write_user_env
 
@@ -152,9 +156,9 @@ def list_users_cmd(acls_path: AclsOpt = None, prefix: PrefixOpt = None) -> None:
 
 @users_app.command("remove")
 def remove_cmd(
-    region: Annotated[Optional[str], typer.Option("--region")] = None,
-    province: Annotated[Optional[str], typer.Option("--province")] = None,
-    principal: Annotated[Optional[str], typer.Option("--principal")] = None,
+    region: Annotated[Optional[str], typer.Option("--region", help="A kabupaten/kota's user, e.g. 32.01")] = None,
+    province: Annotated[Optional[str], typer.Option("--province", help="A province consumer's user, e.g. 32")] = None,
+    principal: Annotated[Optional[str], typer.Option("--principal", help="A service principal, e.g. gateway")] = None,
     acls_path: AclsOpt = None,
     prefix: PrefixOpt = None,
 ) -> None:

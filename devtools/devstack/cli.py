@@ -16,17 +16,19 @@ app = typer.Typer(help="Run a local Kafka broker and schema registry (no Docker 
 
 StateDir = Annotated[
     Optional[Path],
-    typer.Option("--state-dir", help="Where state, settings and logs go [default: .egov or $EGOV_STATE_DIR]"),
+    # show_default as text: a "[default: ...]" inside help would be read as Rich markup and vanish.
+    typer.Option("--state-dir", help="Where state, settings and logs go", show_default=".egov or $EGOV_STATE_DIR"),
 ]
 
 
 @app.command()
 def up(
     state_dir: StateDir = None,
-    kafka_port: Annotated[Optional[int], typer.Option(help="Broker port [default: a free port]")] = None,
-    registry_port: Annotated[Optional[int], typer.Option(help="Registry port [default: a free port]")] = None,
+    kafka_port: Annotated[Optional[int], typer.Option(help="Broker port", show_default="a free port")] = None,
+    registry_port: Annotated[Optional[int], typer.Option(help="Registry port", show_default="a free port")] = None,
     secure: Annotated[bool, typer.Option("--secure", help="SASL_SSL (SCRAM-SHA-512) over TLS from a CA made for "
-                                         "the stack, ACLs enforced, one principal per component")] = False,
+                                         "the stack, ACLs of topics/acls.yaml enforced; dev.env is the operator's "
+                                         "(super user), principals/<user>.env each component's")] = False,
 ) -> None:
     """Start Kafka (KRaft, single node) and Apicurio Registry; harmless if already running."""
     stack = DevStack(state_dir)
@@ -87,7 +89,7 @@ def env(state_dir: StateDir = None) -> None:
 
 
 @app.command()
-def smoke(env_file: Annotated[Optional[Path], typer.Option(help="Settings file [default: .egov/dev.env]")] = None) -> None:
+def smoke(env_file: Annotated[Optional[Path], typer.Option(help="Settings file", show_default=".egov/dev.env")] = None) -> None:
     """Publish a few sample events to the running stack and read them back."""
     from devtools.devstack.smoke import SAMPLES, run_smoke
     from bus.settings import load_settings
