@@ -33,9 +33,13 @@ def _setup(acls_path: Path | None, prefix: str | None) -> tuple[AdminClient, Acl
     from bus.kafka.connectivity import check_connection
     from bus.settings import load_settings
 
+    from topics.users import require_cluster_admin
+
     settings = check_connection(load_settings())
     policy = load_acl_policy(acls_path, prefix=prefix, app_id=settings.processor_app_id)
-    return AdminClient(settings.librdkafka_config()), policy, settings
+    admin = AdminClient(settings.librdkafka_config())
+    require_cluster_admin(admin, settings)
+    return admin, policy, settings
 
 
 @acls_app.command("apply")

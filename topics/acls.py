@@ -219,10 +219,12 @@ class AclPolicy:
             return True
         if entry.resource_type != "topic":
             return False
+        # By name only the namespace's bus topics: a changelog is named by an application id, which
+        # two namespaces may share, so only this namespace's own users' ACLs on it are its to manage.
         if self.prefix is not None:
-            return entry.name.startswith(self.prefix + ".") or entry.name == changelog_topic(self.app_id)
+            return entry.name.startswith(self.prefix + ".")
         parsed = parse_topic(entry.name)
-        return (parsed is not None and parsed.prefix is None) or entry.name == changelog_topic(self.app_id)
+        return parsed is not None and parsed.prefix is None
 
 
 # -- loading ---------------------------------------------------------------------------

@@ -29,6 +29,28 @@ MECHANISM = "SCRAM-SHA-512"
 ITERATIONS = 8192
 
 
+def require_cluster_admin(admin: AdminClient, settings: EgovSettings) -> None:
+    """Refuse, with one clear line, settings that may not manage ACLs and SCRAM users.
+
+    Asked first because librdkafka 2.16 aborts the process (``munmap_chunk(): invalid
+    pointer``) when the broker refuses DescribeUserScramCredentials, and a refused
+    DescribeAcls answers an empty list: neither says "you are not the operator".
+    """
+    timeout = settings.request_timeout_s
+    try:
+        cluster = admin.describe_cluster(include_authorized_operations=True, request_timeout=timeout).result(timeout * 2)
+    except KafkaException as exc:
+        raise AccessControlError(f"describing the cluster failed: {exc.args[0].str()}", code=exc.args[0].name()) from exc
+    allowed = {op.name for op in cluster.authorized_operations or ()}
+    if not {"DESCRIBE", "ALTER"} <= allowed:
+        user = settings.sasl_username or "no credentials (PLAINTEXT)"
+        raise AccessControlError(
+            f"user {user} may not manage ACLs or users on Kafka at {settings.bootstrap_servers}: these commands "
+            "need a super user's settings (the operator's; on the dev stack EGOV_ENV_FILE=.egov/dev.env)",
+            user=user, allowed=sorted(allowed),
+        )
+
+
 def new_password() -> str:
     """A random 192-bit password (URL-safe: no quoting needed in an env file)."""
     return secrets.token_urlsafe(24)

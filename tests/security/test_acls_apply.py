@@ -113,3 +113,16 @@ def test_users_add_refuses_a_code_that_is_not_a_region(namespace) -> None:
     refused = _cli(namespace, "users", "add", "--region", "32")
     assert refused.returncode == 1
     assert refused.stderr.strip() == "error: '32' is not a current Kemendagri kabupaten/kota code (e.g. 32.01)"
+
+
+@pytest.mark.parametrize("command", [["acls", "list"], ["acls", "apply"], ["users", "list"]])
+def test_a_region_may_not_manage_acls_or_users_and_is_told_so_in_one_line(namespace, command) -> None:
+    user = namespace.policy.region_user("32.01")
+    namespace.enrol(user)
+    env = namespace.environ(user)
+    done = subprocess.run([EGOV, *command, "--prefix", namespace.prefix], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"error: user {user} may not manage ACLs or users on Kafka at {namespace.stack.operator.bootstrap_servers}: "
+        "these commands need a super user's settings (the operator's; on the dev stack EGOV_ENV_FILE=.egov/dev.env)"]

@@ -136,9 +136,10 @@ def test_a_registry_failure_is_counted_and_raised(settings) -> None:
     assert builder.codecs == {}
 
 
-def test_by_default_a_publisher_only_looks_schemas_up_and_a_missing_one_is_a_clear_error() -> None:
+def test_by_default_a_publisher_only_looks_schemas_up_and_a_missing_one_is_a_clear_error(monkeypatch) -> None:
     from bus.serde import SchemaNotRegisteredError
 
+    monkeypatch.delenv("EGOV_SCHEMA_AUTO_REGISTER", raising=False)  # `make test` exports the dev stack's
     settings = load_settings(env_file=None, pseudonym_key=SecretStr(TEST_PSEUDONYM_KEY))
     assert settings.schema_auto_register is False
     registry = MockSchemaRegistryClient({"url": "mock://lookup-only"})
