@@ -170,7 +170,10 @@ def _describe(
                 if isinstance(err, KafkaError) and err.retriable():
                     retry.append((res.name, result))
                     continue
-                raise ProvisioningError(f"describing {res.name}: {result}", topic=res.name)
+                detail = f"{err.str()} ({err.name()})" if isinstance(err, KafkaError) else str(result)
+                hint = "; these commands need the operator's settings" if isinstance(err, KafkaError) and \
+                    err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED else ""
+                raise ProvisioningError(f"describing {res.name}: {detail}{hint}", topic=res.name)
             configs[res.name] = {k: v.value for k, v in result.items()}
         pending[:] = [name for name, _ in retry]
         if retry:
