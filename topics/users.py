@@ -66,29 +66,27 @@ def list_users(admin: AdminClient, timeout: float) -> list[str]:
     return sorted(described)
 
 
-def add_user(admin: AdminClient, user: str, timeout: float, password: str | None = None) -> str:
-    """Create ``user`` (or replace its password) and return the password."""
-    password = password or new_password()
-    upsert = UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS),
-                                          password.encode())
-    for name, future in admin.alter_user_scram_credentials([upsert], request_timeout=timeout).items():
+def _alter(admin: AdminClient, change: UserScramCredentialUpsertion | UserScramCredentialDeletion, timeout: float,
+           what: str) -> None:
+    for name, future in admin.alter_user_scram_credentials([change], request_timeout=timeout).items():
         try:
             future.result(timeout=timeout * 2)
         except KafkaException as exc:
-            raise AccessControlError(f"creating SCRAM user {name} failed: {exc.args[0].str()}",
+            raise AccessControlError(f"{what} SCRAM user {name} failed: {exc.args[0].str()}",
                                      user=name, code=exc.args[0].name()) from exc
+
+
+def add_user(admin: AdminClient, user: str, timeout: float, password: str | None = None) -> str:
+    """Create ``user`` (or replace its password) and return the password."""
+    password = password or new_password()
+    _alter(admin, UserScramCredentialUpsertion(user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS),
+                                               password.encode()), timeout, "creating")
     return password
 
 
 def remove_user(admin: AdminClient, user: str, timeout: float) -> None:
     """Delete ``user``'s SCRAM credential (its ACLs stay until `acls apply --fix`)."""
-    deletion = UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512)
-    for name, future in admin.alter_user_scram_credentials([deletion], request_timeout=timeout).items():
-        try:
-            future.result(timeout=timeout * 2)
-        except KafkaException as exc:
-            raise AccessControlError(f"removing SCRAM user {name} failed: {exc.args[0].str()}",
-                                     user=name, code=exc.args[0].name()) from exc
+    _alter(admin, UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512), timeout, "removing")
 
 
 def user_env(settings: EgovSettings, user: str, password: str) -> str:
