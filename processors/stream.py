@@ -19,6 +19,7 @@ interval and rewind the rest.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -173,6 +174,16 @@ class StreamLoop:
             if isinstance(err, KafkaError) and connectivity.is_authorization(err):
                 raise self._authorization_lost(err) from exc
             raise
+        except BaseException:
+            raise
+        except:  # noqa: E722 - see below
+            # confluent-kafka re-raises an error met inside a rebalance callback (a refused watermark
+            # read) as the bare KafkaError object, which is no BaseException: only a bare except
+            # catches it, and uncaught it would end this thread silently and leave the worker running.
+            err = sys.exc_info()[1]
+            if isinstance(err, KafkaError) and connectivity.is_authorization(err):
+                raise self._authorization_lost(err) from None
+            raise EngineKafkaError(f"the stream loop failed: {err}", code=getattr(err, "name", lambda: None)()) from None
 
     def _run(self, stop: threading.Event) -> None:
         self._open()
