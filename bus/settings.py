@@ -59,6 +59,21 @@ class EgovSettings(BaseSettings):
     schema_registry_basic_auth: SecretStr | None = Field(
         None, description="user:password for the schema registry"
     )
+    signing_key_file: str | None = Field(
+        None,
+        description="A region's private signing key, <region code>.key (egov-bus keys new): its publishers sign "
+        "every batch with it",
+    )
+    signing_keys_dir: str | None = Field(
+        None,
+        description="A directory of <region code>.key files, for publishers that speak for several regions "
+        "(the gateway, the simulator)",
+    )
+    verify_signatures: bool = Field(
+        True,
+        description="Processors verify each record's signature against egov.keys and dead-letter what fails "
+        "(stage verify); off only for tests and benchmarks of other things",
+    )
     schema_auto_register: bool = Field(
         False,
         description="Let publishers register a schema the registry lacks (the dev stack's default); off, they "
