@@ -69,6 +69,11 @@ class EgovSettings(BaseSettings):
         description="A directory of <region code>.key files, for publishers that speak for several regions "
         "(the gateway, the simulator)",
     )
+    centre_signing_key_file: str | None = Field(
+        None,
+        description="The centre's private key (pusat.key, egov-bus keys new --centre): the processors sign "
+        "the audit log and corrected copies of events with it",
+    )
     verify_signatures: bool = Field(
         True,
         description="Processors verify each record's signature against egov.keys and dead-letter what fails "

@@ -46,6 +46,8 @@ HEADER_PROOF = "egov_proof"
 #: The headers a signed record carries, in this order after the CloudEvents ones.
 SIGNATURE_HEADERS = (HEADER_KEY_ID, HEADER_SIGNATURE, HEADER_PROOF)
 
+#: The "region" of the centre's own key (the processors sign audit records and corrected copies with it).
+CENTRE_CODE = "pusat"
 _LEAF_DOMAIN = b"egov-bus/record/v1\n"
 _BATCH_DOMAIN = b"egov-bus/batch/v1\n"
 _HASH = 32
@@ -299,7 +301,7 @@ class KeyRecord:
 
 
 __all__ = [
-    "HEADER_KEY_ID", "HEADER_SIGNATURE", "HEADER_PROOF", "SIGNATURE_HEADERS", "MAX_BATCH", "SignatureError",
+    "CENTRE_CODE", "HEADER_KEY_ID", "HEADER_SIGNATURE", "HEADER_PROOF", "SIGNATURE_HEADERS", "MAX_BATCH", "SignatureError",
     "record_leaf", "merkle_root", "merkle_paths", "root_from_path", "batch_message", "encode_proof", "decode_proof",
     "key_id", "raw_public_key", "SigningKey", "RecordSignature", "read_signature", "verify_batch_signature",
     "KeyRecord",

@@ -18,9 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from bus.keys.exceptions import KeyFileError
 from bus.private_files import write_private
 from schemas import regions
-from schemas.signing import SigningKey
+from schemas.signing import CENTRE_CODE, SigningKey
 
 SUFFIX = ".key"
+#: The centre's own key (the processors': audit records, corrected copies) is named like a region's.
+CENTRE = CENTRE_CODE
 
 
 def key_file_name(region_code: str) -> str:
@@ -42,9 +44,10 @@ def load_signing_key(path: Path | str) -> SigningKey:
     """The region's key from ``<region>.key``; :class:`KeyFileError` naming what is wrong."""
     path = Path(path)
     region_code = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else ""
-    found = regions.region(region_code) if region_code else None
-    if found is None or found.code != region_code:
-        raise KeyFileError(f"{path}: a signing key file is named <region code>.key (e.g. 32.01.key)", path=str(path))
+    found = regions.region(region_code) if region_code and region_code != CENTRE else None
+    if region_code != CENTRE and (found is None or found.code != region_code):
+        raise KeyFileError(f"{path}: a signing key file is named <region code>.key (e.g. 32.01.key, or "
+                           f"{CENTRE}.key for the centre's)", path=str(path))
     try:
         mode = path.stat().st_mode
         data = path.read_bytes()
