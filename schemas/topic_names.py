@@ -8,6 +8,7 @@ Both sides of the bus agree on these names, so they are part of the contract::
     egov.province.<province_code>.events a province's feed (routed)
     egov.ministry.<ministry>.events      a ministry's feed (routed)
     <app id>-views-changelog             the processors' state changelog (as Kafka Streams names them)
+    egov.keys                            the regions' public signing keys (compacted; key = key id)
 
 and one prefixing rule for tests and staging namespaces: ``<prefix>.<name>``
 (:func:`prefixed`). Every builder takes an optional ``prefix``; every other
@@ -27,7 +28,7 @@ ROOT = "egov"
 #: Template of the province feeds (``{province_code}`` filled per province), as the catalogue writes it.
 PROVINCE_FEED_TEMPLATE = f"{ROOT}.province.{{province_code}}.events"
 
-TopicKind = Literal["theme", "dlq", "view", "province", "ministry"]
+TopicKind = Literal["theme", "dlq", "view", "province", "ministry", "keys"]
 
 _EVENTS = ".events"
 _DLQ = ".dlq"
@@ -38,6 +39,7 @@ _NAMES: tuple[tuple[TopicKind, re.Pattern[str]], ...] = (
     ("ministry", re.compile(rf"{ROOT}\.ministry\.(?P<part>[a-z][a-z0-9_-]*)\.events")),
     ("theme", re.compile(rf"{ROOT}\.(?P<part>[a-z]+)\.events")),
     ("dlq", re.compile(rf"{ROOT}\.(?P<part>[a-z]+)\.dlq")),
+    ("keys", re.compile(rf"{ROOT}\.(?P<part>keys)")),
 )
 
 
@@ -85,12 +87,17 @@ def changelog_topic(app_id: str, prefix: str | None = None) -> str:
     return prefixed(f"{app_id}-views-changelog", prefix)
 
 
+def keys_topic(prefix: str | None = None) -> str:
+    """``egov.keys``: the register of the regions' public signing keys (one record per key id)."""
+    return prefixed(f"{ROOT}.keys", prefix)
+
+
 @dataclass(frozen=True)
 class TopicName:
     """A bus topic name taken apart: its kind, the varying part and any prefix."""
 
     kind: TopicKind
-    #: The theme (theme, dlq), view, province code or ministry.
+    #: The theme (theme, dlq), view, province code or ministry (``keys`` for the keys' register).
     part: str
     prefix: str | None = None
 
@@ -128,5 +135,6 @@ __all__ = [
     "province_feed_topic",
     "ministry_feed_topic",
     "changelog_topic",
+    "keys_topic",
     "parse_topic",
 ]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas.event_types import THEMES
-from schemas.topic_names import changelog_topic, dlq_topic, theme_topic, view_topic
+from schemas.topic_names import changelog_topic, dlq_topic, keys_topic, theme_topic, view_topic
 from topics.acls import AclEntry, load_acl_policy
 from topics.exceptions import AclPolicyError
 
@@ -36,7 +36,7 @@ def test_no_principal_but_the_processors_and_the_views_api_reads_a_theme_or_view
     for user, entries in expected.items():
         reads = {e.name for e in entries if e.operation == "Read" and e.resource_type == "topic"}
         if user == "processors":
-            assert {theme_topic(t) for t in THEMES} | {changelog_topic("egov-processors")} == reads
+            assert {theme_topic(t) for t in THEMES} | {changelog_topic("egov-processors"), keys_topic()} == reads
         elif user == "views-api":
             assert reads == {view_topic(v) for v in ("integration_index", "budget_absorption",
                                                      "complaint_service_level", "licensing_throughput")}
@@ -53,6 +53,8 @@ def test_the_processors_own_their_group_transactional_ids_and_changelog(policy) 
     assert ("group", "egov-processors", "prefixed", "Read") in got
     assert ("transactional_id", "egov-processors-", "prefixed", "Write") in got
     assert ("topic", "egov-processors-views-changelog", "literal", "Create") in got
+    # The keys' register: read to verify signatures, never written (the operator, a super user, writes it).
+    assert {e for e in got if e[1] == keys_topic()} == {("topic", keys_topic(), "literal", op) for op in ("Read", "Describe")}
     assert ("topic", dlq_topic("budgeting"), "literal", "Write") in got
     assert ("topic", view_topic("integration_index"), "literal", "Write") in got
     # Write on a theme topic only to re-publish a legacy-coded event under its current code.
