@@ -38,6 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from schemas.cloudevents import HEADER_ID, HEADER_SOURCE, HEADER_TIME, HEADER_TYPE
 from schemas.exceptions import SchemaError
 
 HEADER_KEY_ID = "egov_kid"
@@ -48,6 +49,7 @@ SIGNATURE_HEADERS = (HEADER_KEY_ID, HEADER_SIGNATURE, HEADER_PROOF)
 
 #: The "region" of the centre's own key (the processors sign audit records and corrected copies with it).
 CENTRE_CODE = "pusat"
+_CE_SIGNED = (HEADER_ID, HEADER_TYPE, HEADER_SOURCE, HEADER_TIME)
 _LEAF_DOMAIN = b"egov-bus/record/v1\n"
 _BATCH_DOMAIN = b"egov-bus/batch/v1\n"
 _HASH = 32
@@ -76,6 +78,20 @@ def record_leaf(topic: str, key: bytes | None, value: bytes | None, ce_id: str, 
     for text in (ce_id, ce_type, ce_source, ce_time):
         h.update(_lp(text.encode()))
     return h.digest()
+
+
+def leaf_of(topic: str, key: bytes | str | None, value: bytes | None,
+            headers: Iterable[tuple[str, bytes | str | None]] | None) -> bytes:
+    """:func:`record_leaf` of a record as produced or consumed: its CloudEvents attributes from its headers."""
+    ce: dict[str, str] = {}
+    for name, raw in headers or ():
+        if name in _CE_SIGNED and name not in ce and raw is not None:
+            ce[name] = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    missing = [h for h in _CE_SIGNED if h not in ce]
+    if missing:
+        raise SignatureError(f"a signed record needs the headers {', '.join(missing)}")
+    raw_key = key.encode() if isinstance(key, str) else key
+    return record_leaf(topic, raw_key, value, ce[HEADER_ID], ce[HEADER_TYPE], ce[HEADER_SOURCE], ce[HEADER_TIME])
 
 
 def _leaf_hash(leaf: bytes) -> bytes:
@@ -302,7 +318,7 @@ class KeyRecord:
 
 __all__ = [
     "CENTRE_CODE", "HEADER_KEY_ID", "HEADER_SIGNATURE", "HEADER_PROOF", "SIGNATURE_HEADERS", "MAX_BATCH", "SignatureError",
-    "record_leaf", "merkle_root", "merkle_paths", "root_from_path", "batch_message", "encode_proof", "decode_proof",
+    "record_leaf", "leaf_of", "merkle_root", "merkle_paths", "root_from_path", "batch_message", "encode_proof", "decode_proof",
     "key_id", "raw_public_key", "SigningKey", "RecordSignature", "read_signature", "verify_batch_signature",
     "KeyRecord",
 ]

@@ -24,3 +24,7 @@ class NotAnEventError(PublisherError, TypeError):
 
     Also a ``TypeError``: it is a programming error, and callers that caught one keep working.
     """
+
+
+class SigningKeyMissingError(PublisherError):
+    """An event speaks for a region this publisher holds no signing key for (nothing was sent)."""

@@ -37,6 +37,7 @@ from typing import Any, Callable
 from confluent_kafka import KafkaError, KafkaException
 
 from adapters.privacy import Pseudonymizer
+from adapters.sdk.signer import BatchSigner
 from adapters.sdk.builder import EventBuilder
 from adapters.sdk.codec import EventCodec
 from adapters.sdk.delivery import ACKED, FAILED, SPOOLED, DeliveryTracker, PublishResult, Waiter
@@ -107,8 +108,11 @@ class Publisher:
         max_backoff_s: float = 30.0,
         producer_overrides: Mapping[str, Any] | None = None,
         producer_factory: ProducerFactory | None = None,
+        signer: BatchSigner | None | str = "settings",
     ) -> None:
         self._settings = settings
+        #: Signs every batch with the key of the region its events speak for (None: unsigned).
+        self.signer: BatchSigner | None = BatchSigner.from_settings(settings) if signer == "settings" else signer  # type: ignore[assignment]
         #: Builds and encodes events; usable on its own (no producer needed).
         self.builder = EventBuilder(settings, source_system=source_system, registry=registry,
                                     pseudonymizer=pseudonymizer, auto_register=auto_register, topic_for=topic_for)
@@ -126,7 +130,7 @@ class Publisher:
         # Sequence numbers only grow, also across restarts: spooled leftovers go first.
         start = max((self._spool.max_seq + 1) if self._spool else 0, time.time_ns() // 1000)
         self._direct = DirectSender(settings, make, builder=self.builder, tracker=self._tracker, mode=self._mode,
-                                    spool=self._spool, confirm=confirm,
+                                    spool=self._spool, confirm=confirm, signer=self.signer,
                                     next_seq=iter(range(start, 1 << 62)).__next__, overrides=overrides)
         self._forwarder = None if self._spool is None else SpoolForwarder(
             self._spool, lambda error_cb: make(error_cb, **overrides), batch=drain_batch,
@@ -218,6 +222,8 @@ class Publisher:
             codec = codec_of(event)
             key, value, headers = codec.encode_record(event, traceparents[index] if traceparents else None)
             encoded.append((codec, key, value, headers))
+        if self.signer is not None and encoded:
+            self.signer.sign(encoded)
         waiter = self._tracker.waiter([item[3][0][1] for item in encoded], on_done)
         self._direct.send(encoded, waiter)
         return waiter
