@@ -1,0 +1,3 @@
+module egovbus/signingvector
+
+go 1.21
