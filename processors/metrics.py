@@ -10,6 +10,9 @@ EVENTS_PROCESSED = Counter(
     ["processor", "theme", "outcome"],
 )
 DLQ_EVENTS = Counter("egov_dlq_events", "Events sent to a dead-letter topic, by theme and stage.", ["theme", "stage"])
+VERIFY_FAILURES = Counter("egov_processor_verify_failures", "Records whose proof of origin failed, by theme and reason "
+                          "(unsigned, malformed, unknown_key, revoked_key, expired_key, foreign_key, bad_signature).",
+                          ["theme", "reason"])
 E2E_LATENCY = BulkHistogram(
     "egov_e2e_latency_seconds",
     "Seconds from an event's occurred_at or produced_at to its view update.",

@@ -8,6 +8,8 @@ confluent-kafka ``Message``s (or anything with the same ``value()``,
 Per record, in order (the first failure sends the record to its theme's DLQ
 with the stage and reason, and the batch goes on):
 
+0. **verify** (stage ``verify``, when a :class:`~processors.verify.Verifier` is given): the
+   record's signature, its key's region and validity (:mod:`processors.verify`);
 1. **decode** (stage ``decode``): Confluent wire format, Avro through the
    registry serde of ``bus.serde`` (writer schemas warmed at start-up and
    cached; an unknown id is fetched once, in the loop's own thread);
@@ -45,11 +47,13 @@ from processors.dlq import dlq_headers
 from processors.exceptions import ProcessorError
 from processors.routing import Router
 from processors.transform import current_region_code, refuse_raw_nik
+from processors.verify import VerificationError, Verifier
 from processors.views.aggregates import VIEWS, apply_event, render_row
 from processors.views.avro import view_schema
 from schemas.cloudevents import HEADER_SOURCE, ce_source
 from schemas.topic_names import dlq_topic_for, view_topic
 from schemas.privacy import may_hold_raw_nik
+from schemas.signing import SIGNATURE_HEADERS, SigningKey, leaf_of
 
 PROCESSOR = "pipeline"
 
@@ -96,8 +100,14 @@ class Pipeline:
         theme_of_topic: dict[str, str],
         view_topic_name: Callable[[str], str] = view_topic,
         dedupe_window_s: float = 7 * 86400.0,
+        verifier: Verifier | None = None,
+        centre_key: SigningKey | None = None,
     ) -> None:
         self.dedupe_window_s = dedupe_window_s
+        #: Checks each record's proof of origin first (stage ``verify``); None: records are not verified.
+        self.verifier = verifier
+        #: Signs the corrected copies of legacy-coded events (the original region's signature no longer fits them).
+        self.centre_key = centre_key
         self.registry = registry
         # Times stay epoch-millisecond ints (pydantic validates those as UTC datetimes; the views want ms).
         self.deserializer = AvroDeserializer(registry, wire_times=True)
@@ -173,6 +183,11 @@ class Pipeline:
     def _process(self, topic: str, theme: str, partition: int, msg: Any, task: Any, result: TaskResult, late_before_ms: float) -> str:
         value = msg.value()
         outgoing = result.outgoing
+        if self.verifier is not None:
+            try:
+                self.verifier.check(topic, theme, msg)
+            except VerificationError as exc:
+                return self._dead_letter(outgoing, topic, theme, partition, msg, "verify", exc)
         try:
             decoded = self.deserializer(value, topic)
         except SerdeError as exc:
@@ -204,8 +219,11 @@ class Pipeline:
                 fixed = self._event_serializer(et)(record, topic)
                 fixed_headers = [
                     (k, ce_source(current, record["envelope"]["source_system"]).encode()) if k == HEADER_SOURCE else (k, v)
-                    for k, v in headers or ()
+                    for k, v in headers or () if k not in SIGNATURE_HEADERS
                 ]
+                if self.centre_key is not None:
+                    # The region's signature covered the legacy code: the centre vouches for the correction.
+                    fixed_headers += self.centre_key.sign_batch([leaf_of(topic, current.encode(), fixed, fixed_headers)])[0]
                 outgoing.append(Outgoing(topic, current.encode(), fixed, fixed_headers))
                 return "transformed"
         except Exception as exc:
