@@ -308,7 +308,9 @@ class KeyRecord:
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise SignatureError(f"malformed key record: {exc}") from exc
-        if len(public) != 32 or key_id(record.region_code, public) != record.key_id:
+        if len(public) != 32:
+            raise SignatureError(f"key record {record.key_id}: an Ed25519 public key is 32 bytes, got {len(public)}")
+        if key_id(record.region_code, public) != record.key_id:
             raise SignatureError(f"key record {record.key_id}: the id does not belong to its public key and region")
         for when in (record.valid_from, record.valid_until, record.revoked_at):
             if when is not None and when.tzinfo is None:
