@@ -10,7 +10,11 @@ In one run, against a real broker and registry, for the same N events:
     pre-encoded values, keys and headers, then ``flush()``;
 (c) ``sdk``: ``Publisher.publish_many(events)`` + ``flush()`` on typed events
     (built and validated beforehand): encode, CloudEvents headers, raw-NIK
-    guard, produce, delivery reports, ack counting.
+    guard, produce, delivery reports, ack counting, unsigned;
+(d) ``sdk_signed``: the same with every batch signed (a key per region of the
+    events, one Ed25519 signature per region per 512-event batch, a Merkle proof
+    per record: :mod:`adapters.sdk.signer`). Its per-round ratio to (c) is
+    judged against the 0.5 target of issue 14.
 
 Model construction (pydantic validation) is user-side work done before the
 SDK is called; it is measured and reported separately (``model_build``).
@@ -49,13 +53,18 @@ import fastavro
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from adapters.sdk import Publisher
+from adapters.sdk.signer import BatchSigner
+from schemas.signing import SigningKey
 from bench.common import ROOT, machine, now_iso, round_ratios, verdict
 from bus.settings import load_settings
 from schemas import event_type as lookup
 
 RESULTS = ROOT / "bench" / "results" / "publish.json"
 TARGET_RATIO_VS_FASTAVRO = 0.7
+TARGET_SIGNED_VS_UNSIGNED = 0.5
 
 
 def sample_fields(name: str, i: int) -> dict[str, Any]:
@@ -116,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     records = [e.to_avro() for e in events]
     parsed = et.parsed_schema
 
-    publisher = Publisher(settings, source_system="bench", component="bench", topic_for=lambda _et: topic)
+    publisher = Publisher(settings, source_system="bench", component="bench", topic_for=lambda _et: topic, signer=None)
+    keys = {e.envelope.region_code for e in events}
+    signer = BatchSigner({code: SigningKey(code, Ed25519PrivateKey.generate()) for code in keys})
+    signed = Publisher(settings, source_system="bench", component="bench-signed", topic_for=lambda _et: topic,
+                       signer=signer)
     codec = publisher.codec(et)
     # (b) gets exactly what the SDK sends.
     encoded = [(e.envelope.region_code.encode(), codec.encode_event(e), codec.headers(e.envelope)) for e in events]
@@ -148,18 +161,24 @@ def main(argv: list[str] | None = None) -> int:
         publisher.publish_many(events)
         publisher.flush(60)
 
+    def run_signed() -> None:
+        signed.publish_many(events)
+        signed.flush(60)
+
     # Warm up every path once (registry ids, connections, code paths).
-    run_fastavro(), run_raw(), run_sdk()
-    rounds: dict[str, list[float]] = {"fastavro": [], "raw_produce": [], "sdk": []}
+    run_fastavro(), run_raw(), run_sdk(), run_signed()
+    rounds: dict[str, list[float]] = {"fastavro": [], "raw_produce": [], "sdk": [], "sdk_signed": []}
     for _ in range(args.rounds):
         rounds["fastavro"].append(timed(run_fastavro))
         rounds["raw_produce"].append(timed(run_raw))
         rounds["sdk"].append(timed(run_sdk))
+        rounds["sdk_signed"].append(timed(run_signed))
     if args.profile:
         import cProfile
 
         cProfile.runctx("run_sdk()", globals(), {"run_sdk": run_sdk}, str(args.profile))
     publisher.close()
+    signed.close()
 
     n = args.events
     rates = {k: [n / t for t in v] for k, v in rounds.items()}
@@ -167,9 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     median = {k: statistics.median(v) for k, v in rates.items()}
     vs_fastavro = round_ratios(rates["sdk"], rates["fastavro"])
     vs_raw = round_ratios(rates["sdk"], rates["raw_produce"])
+    signed_vs_sdk = round_ratios(rates["sdk_signed"], rates["sdk"])
     headline = vs_fastavro["median"]
     target = verdict(f"SDK ≥ {TARGET_RATIO_VS_FASTAVRO}× fastavro (median of per-round ratios)", f"{headline:.3f}",
                      headline >= TARGET_RATIO_VS_FASTAVRO)
+    signing_target = verdict(f"SDK signing ≥ {TARGET_SIGNED_VS_UNSIGNED}× SDK unsigned (median of per-round ratios)",
+                             f"{signed_vs_sdk['median']:.3f}", signed_vs_sdk["median"] >= TARGET_SIGNED_VS_UNSIGNED)
     result = {
         "benchmark": "B1 publish",
         "events_per_s": round(best["sdk"]),
@@ -179,7 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_vs_raw_produce": round(best["sdk"] / best["raw_produce"], 3),
         "target_ratio_vs_fastavro": TARGET_RATIO_VS_FASTAVRO,
         "target_met": target["met"],
-        "targets": [target],
+        "targets": [target, signing_target],
+        "signed_vs_unsigned_median": signed_vs_sdk["median"],
+        "signed_vs_unsigned_best": round(best["sdk_signed"] / best["sdk"], 3),
         "fastavro_events_per_s": round(best["fastavro"]),
         "raw_produce_events_per_s": round(best["raw_produce"]),
         "median": {f"{k}_events_per_s": round(v) for k, v in median.items()},
@@ -187,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             **{f"{k}_events_per_s": [round(x) for x in v] for k, v in rates.items()},
             "ratio_vs_fastavro": vs_fastavro["rounds"],
             "ratio_vs_raw_produce": vs_raw["rounds"],
+            "signed_vs_unsigned": signed_vs_sdk["rounds"],
         },
         "model_build_events_per_s": round(n / model_build_s),
         "sdk_including_model_build_ratio_vs_fastavro": round(
@@ -218,10 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         f"  fastavro encode only {best['fastavro']:>12,.0f}{median['fastavro']:>12,.0f}",
         f"  raw produce          {best['raw_produce']:>12,.0f}{median['raw_produce']:>12,.0f}",
         f"  SDK publish          {best['sdk']:>12,.0f}{median['sdk']:>12,.0f}",
+        f"  SDK publish, signed  {best['sdk_signed']:>12,.0f}{median['sdk_signed']:>12,.0f}",
         ratio_line("SDK / fastavro", vs_fastavro, result["ratio_vs_fastavro"]),
         ratio_line("SDK / raw produce", vs_raw, result["ratio_vs_raw_produce"]),
+        ratio_line("signed / unsigned", signed_vs_sdk, result["signed_vs_unsigned_best"]),
         f"  model build (user)   {result['model_build_events_per_s']:>12,} events/s",
         f"  {target['line']}",
+        f"  {signing_target['line']}",
         f"  load average {result['machine']['load_avg_before']} -> {result['machine']['load_avg_after']}",
         f"  -> {args.output}",
     ]))
