@@ -10,6 +10,7 @@ import schemas
 from bus.serde.registry import topic_record_name_strategy
 from schemas.topic_names import parse_topic, province_feed_topic
 from topics.catalog import Catalog
+from topics.exports.signed_records_doc import signed_records_markdown
 
 
 def _themes_of(event_types: tuple[str, ...]) -> str:
@@ -124,4 +125,5 @@ def markdown(catalog: Catalog) -> str:
     out += ["## Central views", ""]
     for spec in catalog.of_kind("view"):
         out += [f"- `{spec.name}` (key `{spec.key}`): {spec.doc} Reads: {', '.join(spec.reads)}."]
+    out += ["", *signed_records_markdown()]
     return "\n".join(out).rstrip() + "\n"
