@@ -196,7 +196,8 @@ class WorkerProcess:
     with N > 1 the CLI spawns the N workers itself, one consumer group, each child in its own
     subdirectory of the one ``EGOV_PROCESSOR_DATA_DIR``), stopped by its process group id."""
 
-    def __init__(self, settings: Any, prefix: str, guarantee: str, log_dir: Path, workers: int = 1) -> None:
+    def __init__(self, settings: Any, prefix: str, guarantee: str, log_dir: Path, workers: int = 1,
+                 verify: bool = False) -> None:
         self.app_id = f"bench-worker-{uuid.uuid4().hex[:8]}"
         self.workers = workers
         env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
@@ -206,6 +207,8 @@ class WorkerProcess:
             EGOV_PROCESSOR_APP_ID=self.app_id,
             EGOV_PROCESSOR_DATA_DIR=tempfile.mkdtemp(prefix="egov-bench-worker-"),
             EGOV_PROCESSING_GUARANTEE=guarantee,
+            # B2's verified rounds turn it on (bench/process.py --verify); the others measure the rest.
+            EGOV_VERIFY_SIGNATURES="true" if verify else "false",
         )
         self.log = log_dir / f"{self.app_id}.log"
         self._out = open(self.log, "wb")

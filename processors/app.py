@@ -22,7 +22,8 @@ from processors.routing import Router, load_rules
 from processors.service import stream_service
 from processors.stream import StreamLoop
 from processors.transform import current_region_code
-from schemas.topic_names import view_topic
+from bus.keys import load_signing_key
+from schemas.topic_names import keys_topic, view_topic
 from topics.catalog import load_catalog
 
 log = logging.getLogger("egov.processors")
@@ -66,7 +67,12 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
         view_topic_name=lambda v: view_topic(v, topic_prefix),
         dedupe_window_s=settings.dedupe_window.total_seconds(),
     )
-    stream = StreamLoop(settings, pipeline, list(theme_of_topic), partitions.pop())
+    if settings.centre_signing_key_file:
+        pipeline.centre_key = load_signing_key(settings.centre_signing_key_file)
+    keys = keys_topic(topic_prefix) if settings.verify_signatures else None
+    if keys is None:
+        log.warning("EGOV_VERIFY_SIGNATURES is off: records are counted without checking who signed them")
+    stream = StreamLoop(settings, pipeline, list(theme_of_topic), partitions.pop(), keys_topic=keys)
     app.service(stream_service(app, stream))
 
     @app.timer(interval=GAUGE_INTERVAL_S)

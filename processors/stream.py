@@ -33,7 +33,9 @@ from processors.checkpointing import Checkpointer
 from processors.health import LagGauge
 from processors.kafka import clients
 from processors.kafka.exceptions import EngineKafkaError, FencedError
+from bus.keys.ring import FollowingKeyRing
 from processors.pipeline import Pipeline
+from processors.verify import Verifier
 from processors.state import keys as K
 from processors.state.restore import restore_tasks
 from processors.state.store import StateStore
@@ -52,8 +54,12 @@ LAG_INTERVAL_S = 10.0
 class StreamLoop:
     """Runs the pipeline over the theme topics until ``stop`` is set (see the module doc)."""
 
-    def __init__(self, settings: EgovSettings, pipeline: Pipeline, source_topics: list[str], partitions: int) -> None:
+    def __init__(self, settings: EgovSettings, pipeline: Pipeline, source_topics: list[str], partitions: int,
+                 keys_topic: str | None = None) -> None:
         self.settings = settings
+        #: The key register the pipeline verifies records against (None: records are not verified).
+        self.keys_topic = keys_topic
+        self.keyring: FollowingKeyRing | None = None
         self.pipeline = pipeline
         self.source_topics = source_topics
         self.partitions = partitions
@@ -77,6 +83,8 @@ class StreamLoop:
         self.store = StateStore(settings.processor_data_dir)
         clients.ensure_compacted_topics(settings, [self.changelog], self.partitions)
         self.pipeline.warm()
+        if self.keys_topic is not None:
+            self._open_keyring(self.keys_topic)
         self.consumer = clients.consumer(settings, group_id=self.app_id, instance_id=instance,
                                          error_cb=self._kafka_error)
         self.restorer = clients.restore_consumer(settings, group_id=f"{instance}-restore")
@@ -220,9 +228,24 @@ class StreamLoop:
                     if next_commit >= next_gauges:
                         self._publish_lag()
                         next_gauges = next_commit + LAG_INTERVAL_S
+                    if self.keyring is not None and self.keyring.refresh_due():
+                        # Rotations and revocations reach the verifier within the ring's interval.
+                        self.keyring.refresh(0.5)
             self._commit()
         finally:
             self._close()
+
+    def _open_keyring(self, topic: str) -> None:
+        """Read the whole key register before the first record, and verify against it from then on."""
+        ring = FollowingKeyRing.open(self.settings, topic)
+        ring.refresh(self.settings.request_timeout_s * 3)
+        if not ring.caught_up:
+            ring.close()
+            raise EngineKafkaError(f"the key register {topic} was not read to its end in time: nothing could be "
+                                   "verified", topic=topic)
+        log.info("key register %s: %d key(s)", topic, len(ring))
+        self.keyring = ring
+        self.pipeline.verifier = Verifier(ring.lookup, lambda: ring.refresh(1.0))
 
     def _run_records(self, pipeline: Pipeline, msgs: list[Any]) -> None:
         by_task: dict[tuple[str, int], list[Any]] = defaultdict(list)
@@ -279,7 +302,7 @@ class StreamLoop:
 
     def _close(self) -> None:
         for closing in (lambda: self.consumer.close(), lambda: self.restorer.close(), lambda: self.watermarks.close(),
-                        lambda: self.producer.flush(5)):
+                        lambda: self.producer.flush(5), lambda: self.keyring and self.keyring.close()):
             try:
                 closing()
             except Exception as exc:  # closing is best effort; the broker fences what is left
