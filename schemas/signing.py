@@ -53,7 +53,7 @@ _CE_SIGNED = (HEADER_ID, HEADER_TYPE, HEADER_SOURCE, HEADER_TIME)
 _LEAF_DOMAIN = b"egov-bus/record/v1\n"
 _BATCH_DOMAIN = b"egov-bus/batch/v1\n"
 _HASH = 32
-#: Batches larger than this are split: the proof stays under 600 bytes (17 hashes).
+#: Batches larger than this are split: a proof holds at most 16 hashes (520 bytes).
 MAX_BATCH = 65_536
 
 
