@@ -71,7 +71,7 @@ def encode_events(settings: Any, prefix: str, seed: int, count: int) -> tuple[li
     """
     publisher = Publisher(
         settings, source_system="bench", component=f"bench-{uuid.uuid4().hex[:6]}",
-        spool=None, topic_for=lambda et: theme_topic(et.theme, prefix),
+        spool=None, topic_for=lambda et: theme_topic(et.theme, prefix), signer=None,  # signed per region below
     )
     out = []
     for event in generate_events(seed=seed, count=count, pseudonymizer=Pseudonymizer(PSEUDONYM_KEY)):
@@ -83,6 +83,40 @@ def encode_events(settings: Any, prefix: str, seed: int, count: int) -> tuple[li
         out.append(Encoded(theme_topic(et.theme, prefix), env.region_code.encode(), codec.encode_event(event),
                            codec.headers(env), f"{env.region_code}|{et.theme}", str(env.event_id)))
     return out, publisher
+
+
+def sign_as_regions(settings: Any, prefix: str, events: list[Encoded], batch: int = 512) -> int:
+    """Sign ``events`` as each region's SDK signs its own stream, and register the regions' keys.
+
+    Every region gets a key (registered in ``<prefix>.egov.keys``, valid from
+    2000); its events, in order, are signed in batches of up to ``batch``
+    (the SDK's streaming batch): one signature per batch, a proof per record.
+    Returns the number of signatures.
+    """
+    from collections import defaultdict
+    from datetime import datetime, timezone
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from bus.keys.register import KeyRegister
+    from schemas.signing import KeyRecord, SigningKey, leaf_of, raw_public_key
+
+    by_region: dict[bytes, list[Encoded]] = defaultdict(list)
+    for e in events:
+        by_region[e.key].append(e)
+    keys = {region: SigningKey(region.decode(), Ed25519PrivateKey.generate()) for region in by_region}
+    signatures = 0
+    for region, mine in by_region.items():
+        for start in range(0, len(mine), batch):
+            chunk = mine[start:start + batch]
+            for e, extra in zip(chunk, keys[region].sign_batch([leaf_of(e.topic, e.key, e.value, e.headers)
+                                                                  for e in chunk])):
+                e.headers = [*e.headers, *extra]
+            signatures += 1
+    since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    KeyRegister(settings, prefix=prefix).write(*(KeyRecord(k.key_id, k.region_code, raw_public_key(k.private_key), since)
+                                                 for k in keys.values()))
+    return signatures
 
 
 def produce_all(settings: Any, events: list[Encoded], timeout: float = 120.0) -> None:

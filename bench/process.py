@@ -76,7 +76,7 @@ from confluent_kafka.admin import AdminClient
 
 from bench.common import (
     ROOT, Lag, WorkerProcess, encode_events, machine, new_prefix, now_iso, produce_all, provision, round_ratios,
-    verdict,
+    sign_as_regions, verdict,
 )
 from bus.serde import AvroDeserializer, make_registry_client, unpack_header
 from bus.settings import load_settings
@@ -84,6 +84,8 @@ from devtools.devstack.process import stop_child
 
 RESULTS = ROOT / "bench" / "results" / "process.json"
 TARGET_RATIO_VS_RAW = 0.7
+#: Issue 14: verifying every record's signature costs at most half the worker's throughput.
+TARGET_VERIFIED_VS_PLAIN = 0.5
 POLL_S = 0.025
 
 
@@ -152,9 +154,9 @@ def run_faust_plain(settings: Any, lag: Lag, schema_ids: list[int], topics: list
 
 
 def run_worker(settings: Any, prefix: str, lag: Lag, preload_ends: dict[tuple[str, int], int], guarantee: str,
-               workers: int, timeout: float, log_dir: Path) -> dict[str, Any]:
+               workers: int, timeout: float, log_dir: Path, verify: bool = False) -> dict[str, Any]:
     """(c), (d): ``egov-bus process --workers N`` from its group Stable (all N members assigned) until lag 0."""
-    worker = WorkerProcess(settings, prefix, guarantee, log_dir, workers=workers)
+    worker = WorkerProcess(settings, prefix, guarantee, log_dir, workers=workers, verify=verify)
     group = worker.app_id
     owned_t = stable_t = start_t = None
     before_stable = 0
@@ -209,12 +211,15 @@ def run_worker(settings: Any, prefix: str, lag: Lag, preload_ends: dict[tuple[st
     }
 
 
-def worker_contenders(guarantees: list[str], counts: list[int]) -> dict[str, tuple[str, int]]:
-    """Reader name -> (guarantee, workers): every guarantee with 1 worker, the first one with N > 1."""
-    out: dict[str, tuple[str, int]] = {}
+def worker_contenders(guarantees: list[str], counts: list[int], verify: bool = True) -> dict[str, tuple[str, int, bool]]:
+    """Reader name -> (guarantee, workers, verify): every guarantee with 1 worker, the first one with N > 1,
+    and the first one with 1 worker verifying signatures (``worker_<g>_verified``)."""
+    out: dict[str, tuple[str, int, bool]] = {}
     for count in counts:
         for g in guarantees if count == 1 else guarantees[:1]:
-            out[f"worker_{g}" if count == 1 else f"worker_{g}_x{count}"] = (g, count)
+            out[f"worker_{g}" if count == 1 else f"worker_{g}_x{count}"] = (g, count, False)
+    if verify and guarantees:
+        out[f"worker_{guarantees[0]}_verified"] = (guarantees[0], 1, True)
     return out
 
 
@@ -226,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="1-worker contenders; worker trees (N > 1) run under the first one")
     parser.add_argument("--workers-list", default="1,2", help="worker counts to run, e.g. 1,2")
     parser.add_argument("--skip-faust", action="store_true", help="leave out the per-event Faust baseline")
+    parser.add_argument("--skip-verify", action="store_true",
+                        help="leave out the worker that verifies signatures (worker_<guarantee>_verified)")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--timeout", type=float, default=300.0, help="per reader and round")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -233,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     guarantees = [g for g in args.guarantees.split(",") if g]
     counts = [int(c) for c in args.workers_list.split(",") if c]
-    contenders = worker_contenders(guarantees, counts)
+    contenders = worker_contenders(guarantees, counts, verify=not args.skip_verify)
     if not contenders or any(c < 1 for c in counts):
         parser.error("no worker contender: give --guarantees and --workers-list (counts >= 1)")
 
@@ -248,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     events, publisher = encode_events(settings, prefix, args.seed, args.events)
     publisher.close()
+    # Signed in every run, so that the verifying worker and the others read the same records.
+    signatures = sign_as_regions(settings, prefix, events)
     encode_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     produce_all(settings, events)
@@ -259,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     lag = Lag(admin, topics, partitions)
     preload_ends = lag.ends()
     assert sum(preload_ends.values()) == n, (sum(preload_ends.values()), n)
-    print(f"preloaded {n:,} events on {prefix} ({len(topics)} topics x {partitions} partitions): "
-          f"encode {encode_s:.1f}s, produce {produce_s:.1f}s", flush=True)
+    print(f"preloaded {n:,} events on {prefix} ({len(topics)} topics x {partitions} partitions, "
+          f"{signatures:,} signed batches): encode and sign {encode_s:.1f}s, produce {produce_s:.1f}s", flush=True)
 
     readers = ["raw"] + ([] if args.skip_faust else ["faust_plain"]) + list(contenders)
     rates: dict[str, list[float]] = {r: [] for r in readers}
@@ -274,8 +283,9 @@ def main(argv: list[str] | None = None) -> int:
                 rate, startup = run_faust_plain(settings, lag, schema_ids, topics, n, args.timeout, log_dir)
                 startups[reader].append(startup)
             else:
-                guarantee, count = contenders[reader]
-                res = run_worker(settings, prefix, lag, preload_ends, guarantee, count, args.timeout, log_dir)
+                guarantee, count, verify = contenders[reader]
+                res = run_worker(settings, prefix, lag, preload_ends, guarantee, count, args.timeout, log_dir,
+                                 verify=verify)
                 rate = res["events_per_s"]
                 startups[reader].append(res["startup_s"])
                 windows[reader].append(res)
@@ -300,10 +310,11 @@ def summarize(args: argparse.Namespace, readers: list[str], contenders: dict[str
     best = {r: max(v) for r, v in rates.items()}
     median = {r: statistics.median(v) for r, v in rates.items()}
     faust = "faust_plain" in rates
-    headline_name = next((r for r, (_g, count) in contenders.items() if count == 1), next(iter(contenders)))
+    headline_name = next((r for r, (_g, count, verify) in contenders.items() if count == 1 and not verify),
+                         next(iter(contenders)))
     workers: dict[str, dict[str, Any]] = {}
     targets = []
-    for name, (guarantee, count) in contenders.items():
+    for name, (guarantee, count, verify) in contenders.items():
         vs_raw = round_ratios(rates[name], rates["raw"])
         vs_faust = round_ratios(rates[name], rates["faust_plain"]) if faust else None
         who = "worker" if name == headline_name else name
@@ -313,6 +324,7 @@ def summarize(args: argparse.Namespace, readers: list[str], contenders: dict[str
         workers[name.removeprefix("worker_")] = {
             "processing_guarantee": guarantee,
             "workers": count,
+            "verifies_signatures": verify,
             "events_per_s": round(best[name]),
             "median_events_per_s": round(median[name]),
             "ratio_vs_raw_median": vs_raw["median"],
@@ -331,6 +343,17 @@ def summarize(args: argparse.Namespace, readers: list[str], contenders: dict[str
             "target_ratio_vs_raw_met": target["met"],
         }
     headline = workers[headline_name.removeprefix("worker_")]
+    verified = next((n for n, (_g, _c, v) in contenders.items() if v), None)
+    if verified is not None:
+        plain = f"worker_{contenders[verified][0]}"
+        vs_plain = round_ratios(rates[verified], rates[plain])
+        signing_target = verdict(f"worker verifying ≥ {TARGET_VERIFIED_VS_PLAIN}× worker not verifying "
+                                 "(median of per-round ratios)", f"{vs_plain['median']:.3f}",
+                                 vs_plain["median"] >= TARGET_VERIFIED_VS_PLAIN)
+        targets.append({**signing_target, "contender": verified})
+        workers[verified.removeprefix("worker_")].update(
+            ratio_vs_unverified_median=vs_plain["median"], ratio_vs_unverified_rounds=vs_plain["rounds"],
+            ratio_vs_unverified=round(best[verified] / best[plain], 3))
     return {
         "benchmark": "B2 process",
         "headline": headline_name,
@@ -359,7 +382,7 @@ def summarize(args: argparse.Namespace, readers: list[str], contenders: dict[str
             "rounds": args.rounds,
             "seed": args.seed,
             "readers": readers,
-            "workers_list": sorted({c for _g, c in contenders.values()}),
+            "workers_list": sorted({c for _g, c, _v in contenders.values()}),
             "timing": "rounds interleaved, raw first; N / window; window from partitions owned (raw: assign(); "
                       "others: group Stable, all members assigned) to N-th event decoded (raw, faust_plain) or group "
                       "lag 0 (workers); 25 ms polls; headline: median of per-round ratios worker / raw",
