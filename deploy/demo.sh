@@ -2,7 +2,8 @@
 # `make demo`: a secured local Kafka (SASL_SSL, SCRAM-SHA-512, ACLs enforced) + registry;
 # the operator applies the topic catalogue and registers the schemas; a processor worker
 # and the views API run as their own principals; regions are enrolled with their own
-# credentials and publish 30 s of simulated events, each as itself; then the central
+# credentials and signing keys, and publish 30 s of simulated events, each as itself, signed; the
+# worker verifies every signature against egov.keys before it counts; then the central
 # views are printed, the views API and dashboard served, and everything stopped (by PID).
 # DEMO_KEEP=1 keeps the stack, the worker and the dashboard running until Ctrl-C.
 # DEMO_REGIONS (comma separated kabupaten/kota codes) chooses the regions enrolled.
@@ -63,14 +64,21 @@ EGOV_ENV_FILE="$PRINCIPALS/views-api.env" "$EGOV" dashboard --port "$DASHBOARD_P
 DASHBOARD_PID=$!
 IFS=',' read -r -a REGION_LIST <<< "$REGIONS"
 echo "== 4. ${#REGION_LIST[@]} regions enrolled, each with its own SCRAM credential (settings in $PRINCIPALS)"
+KEYS="$STATE/keys"
+mkdir -p "$KEYS"
 for code in "${REGION_LIST[@]}"; do
   "$EGOV" users add --region "$code" --env-file "$PRINCIPALS/region-$code.env"
+  # The region makes its signing key (the private half stays in $KEYS, owner-only) and hands the
+  # public key record to the operator, who registers it in egov.keys.
+  "$EGOV" keys new --region "$code" --dir "$KEYS" | "$EGOV" keys register - > /dev/null
 done
+"$EGOV" keys list
 PER_REGION=$(python3 -c "print(max(0.1, $RATE / ${#REGION_LIST[@]}))")
-echo "== 5. each region publishes as itself: $PER_REGION events/s for $SECONDS_TO_RUN s (logs in $STATE/logs/simulate-*.log)"
+echo "== 5. each region publishes as itself, every batch signed with its key: $PER_REGION events/s for $SECONDS_TO_RUN s (logs in $STATE/logs/simulate-*.log)"
 for i in "${!REGION_LIST[@]}"; do
   code="${REGION_LIST[$i]}"
   EGOV_ENV_FILE="$PRINCIPALS/region-$code.env" EGOV_SPOOL_DIR="$STATE/spool/region-$code" \
+    EGOV_SIGNING_KEY_FILE="$KEYS/$code.key" \
     "$EGOV" simulate --regions "$code" --rate "$PER_REGION" --duration "$SECONDS_TO_RUN" --seed $((7 + i)) \
     > "$STATE/logs/simulate-$code.log" 2>&1 &
   SIM_PIDS+=($!)
