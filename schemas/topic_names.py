@@ -9,6 +9,7 @@ Both sides of the bus agree on these names, so they are part of the contract::
     egov.ministry.<ministry>.events      a ministry's feed (routed)
     <app id>-views-changelog             the processors' state changelog (as Kafka Streams names them)
     egov.keys                            the regions' public signing keys (compacted; key = key id)
+    egov.audit.log                       the centre's audit chain (append-only; key = <topic>:<partition>)
 
 and one prefixing rule for tests and staging namespaces: ``<prefix>.<name>``
 (:func:`prefixed`). Every builder takes an optional ``prefix``; every other
@@ -28,7 +29,7 @@ ROOT = "egov"
 #: Template of the province feeds (``{province_code}`` filled per province), as the catalogue writes it.
 PROVINCE_FEED_TEMPLATE = f"{ROOT}.province.{{province_code}}.events"
 
-TopicKind = Literal["theme", "dlq", "view", "province", "ministry", "keys"]
+TopicKind = Literal["theme", "dlq", "view", "province", "ministry", "keys", "audit"]
 
 _EVENTS = ".events"
 _DLQ = ".dlq"
@@ -40,6 +41,7 @@ _NAMES: tuple[tuple[TopicKind, re.Pattern[str]], ...] = (
     ("theme", re.compile(rf"{ROOT}\.(?P<part>[a-z]+)\.events")),
     ("dlq", re.compile(rf"{ROOT}\.(?P<part>[a-z]+)\.dlq")),
     ("keys", re.compile(rf"{ROOT}\.(?P<part>keys)")),
+    ("audit", re.compile(rf"{ROOT}\.(?P<part>audit)\.log")),
 )
 
 
@@ -92,12 +94,17 @@ def keys_topic(prefix: str | None = None) -> str:
     return prefixed(f"{ROOT}.keys", prefix)
 
 
+def audit_topic(prefix: str | None = None) -> str:
+    """``egov.audit.log``: the processors' signed audit chain, one record per committed interval and theme partition."""
+    return prefixed(f"{ROOT}.audit.log", prefix)
+
+
 @dataclass(frozen=True)
 class TopicName:
     """A bus topic name taken apart: its kind, the varying part and any prefix."""
 
     kind: TopicKind
-    #: The theme (theme, dlq), view, province code or ministry (``keys`` for the keys' register).
+    #: The theme (theme, dlq), view, province code or ministry (``keys`` for the keys' register, ``audit`` for the audit log).
     part: str
     prefix: str | None = None
 
@@ -136,5 +143,6 @@ __all__ = [
     "ministry_feed_topic",
     "changelog_topic",
     "keys_topic",
+    "audit_topic",
     "parse_topic",
 ]

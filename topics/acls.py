@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 
 from schemas import regions
-from schemas.topic_names import changelog_topic, keys_topic, ministry_feed_topic, parse_topic, prefixed, province_feed_topic
+from schemas.topic_names import audit_topic, changelog_topic, keys_topic, ministry_feed_topic, parse_topic, prefixed, province_feed_topic
 from topics.catalog import KINDS, Catalog, load_catalog
 from topics.exceptions import AclPolicyError
 
@@ -36,7 +36,7 @@ OPERATIONS = ("Read", "Write", "Create", "Delete", "Alter", "Describe", "Cluster
               "AlterConfigs", "IdempotentWrite", "All")
 #: Kafka's name of the one cluster resource.
 CLUSTER_NAME = "kafka-cluster"
-_TOPIC_RULES = ("province_feed", "ministry_feed", "changelog", "keys")
+_TOPIC_RULES = ("province_feed", "ministry_feed", "changelog", "keys", "audit")
 _VARIABLE = re.compile(r"\{(\w+)\}")
 
 
@@ -61,7 +61,7 @@ class Grant:
 
     operations: tuple[str, ...]
     topics: str | None = None  # a catalogue kind
-    topic: str | None = None  # a rule: province_feed, ministry_feed, changelog, keys
+    topic: str | None = None  # a rule: province_feed, ministry_feed, changelog, keys, audit
     group: str | None = None
     transactional_id: str | None = None
     cluster: bool = False
@@ -206,6 +206,8 @@ class AclPolicy:
             return [("topic", ministry_feed_topic(names["ministry"], self.prefix), "literal")]
         if grant.topic == "keys":
             return [("topic", keys_topic(self.prefix), "literal")]
+        if grant.topic == "audit":
+            return [("topic", audit_topic(self.prefix), "literal")]
         if grant.topic == "changelog":
             # Named by the application id alone, as the worker names it: the app id is its namespace.
             return [("topic", changelog_topic(self.app_id), "literal")]

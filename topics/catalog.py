@@ -28,6 +28,7 @@ from schemas.regions import provinces
 from schemas.topic_names import (
     PROVINCE_FEED_TEMPLATE,
     dlq_topic,
+    audit_topic,
     keys_topic,
     ministry_feed_topic,
     parse_topic,
@@ -39,8 +40,8 @@ from schemas.topic_names import (
 from topics.exceptions import CatalogError
 
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog.yaml"
-Kind = Literal["theme", "dlq", "view", "routed", "keys"]
-KINDS: tuple[Kind, ...] = ("theme", "dlq", "view", "routed", "keys")
+Kind = Literal["theme", "dlq", "view", "routed", "keys", "audit"]
+KINDS: tuple[Kind, ...] = ("theme", "dlq", "view", "routed", "keys", "audit")
 # Broker-side settings whose production value can exceed a small cluster.
 MIN_ISR = "min.insync.replicas"
 
@@ -178,8 +179,8 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
         if set(raw) - _TOPIC_KEYS:
             raise CatalogError(f"{path}: {where}: unknown keys {sorted(set(raw) - _TOPIC_KEYS)}", path=str(path))
         kind = raw["kind"]
-        if kind not in ("theme", "dlq", "view", "keys"):
-            raise CatalogError(f"{path}: {where}: kind must be theme, dlq, view or keys (routed topics go under routed:)")
+        if kind not in ("theme", "dlq", "view", "keys", "audit"):
+            raise CatalogError(f"{path}: {where}: kind must be theme, dlq, view, keys or audit (routed topics go under routed:)")
         theme = raw.get("theme")
         if kind in ("theme", "dlq"):
             if theme not in schemas.THEMES:
@@ -194,6 +195,11 @@ def load_catalog(path: Path | str | None = None, *, prefix: str | None = None) -
             # Not Avro: JSON key records, read before any schema (schemas.signing.KeyRecord).
             if raw["name"] != keys_topic():
                 raise CatalogError(f"{path}: {where}: the keys' register must be called {keys_topic()}")
+            event_types = ()
+        elif kind == "audit":
+            # Not Avro: JSON audit records signed by the centre (processors.audit.chain).
+            if raw["name"] != audit_topic():
+                raise CatalogError(f"{path}: {where}: the audit log must be called {audit_topic()}")
             event_types = ()
         else:
             parsed = parse_topic(str(raw["name"]))

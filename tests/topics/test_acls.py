@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas.event_types import THEMES
-from schemas.topic_names import changelog_topic, dlq_topic, keys_topic, theme_topic, view_topic
+from schemas.topic_names import audit_topic, changelog_topic, dlq_topic, keys_topic, theme_topic, view_topic
 from topics.acls import AclEntry, load_acl_policy
 from topics.exceptions import AclPolicyError
 
@@ -55,6 +55,8 @@ def test_the_processors_own_their_group_transactional_ids_and_changelog(policy) 
     assert ("topic", "egov-processors-views-changelog", "literal", "Create") in got
     # The keys' register: read to verify signatures, never written (the operator, a super user, writes it).
     assert {e for e in got if e[1] == keys_topic()} == {("topic", keys_topic(), "literal", op) for op in ("Read", "Describe")}
+    # The audit chain: appended, never read back (its head is in the worker's state); the operator reads it.
+    assert {e for e in got if e[1] == audit_topic()} == {("topic", audit_topic(), "literal", op) for op in ("Write", "Describe")}
     assert ("topic", dlq_topic("budgeting"), "literal", "Write") in got
     assert ("topic", view_topic("integration_index"), "literal", "Write") in got
     # Write on a theme topic only to re-publish a legacy-coded event under its current code.

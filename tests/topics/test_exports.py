@@ -110,7 +110,7 @@ def test_asyncapi_cli_writes_yaml_and_json(tmp_path, validator):
 
 def test_strimzi_kafka_topics():
     resources = strimzi_topics(load_catalog(), "egov-kafka", namespace="egov")
-    assert len(resources) == len(load_catalog().topics) == 75
+    assert len(resources) == len(load_catalog().topics) == 76
     by_topic = {r["spec"]["topicName"]: r for r in resources}
     theme = by_topic["egov.budgeting.events"]
     assert theme["apiVersion"] == "kafka.strimzi.io/v1beta2" and theme["kind"] == "KafkaTopic"
@@ -123,7 +123,7 @@ def test_strimzi_kafka_topics():
     assert view["metadata"]["name"] == "egov.view.complaint-service-level"  # DNS-1123: no '_'
     for r in resources:
         assert re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", r["metadata"]["name"]) and len(r["metadata"]["name"]) <= 253
-    assert len({r["metadata"]["name"] for r in resources}) == 75
+    assert len({r["metadata"]["name"] for r in resources}) == 76
 
 
 def test_strimzi_cli(tmp_path):
@@ -131,7 +131,7 @@ def test_strimzi_cli(tmp_path):
     result = runner.invoke(app, ["strimzi", "--cluster", "prod", "-o", str(out)])
     assert result.exit_code == 0, result.output
     docs = [d for d in yaml.safe_load_all(out.read_text()) if d]
-    assert len(docs) == 75 and {d["metadata"]["labels"]["strimzi.io/cluster"] for d in docs} == {"prod"}
+    assert len(docs) == 76 and {d["metadata"]["labels"]["strimzi.io/cluster"] for d in docs} == {"prod"}
 
 
 def test_docs_events_md_is_current():

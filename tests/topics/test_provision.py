@@ -34,7 +34,7 @@ def _alter(admin, topic: str, **configs: str) -> None:
 def test_apply_twice_second_run_reports_no_change(admin, catalog_prefix):
     first = runner.invoke(app, ["apply", "--prefix", catalog_prefix])
     assert first.exit_code == 0, first.output
-    assert "created 75, 0 unchanged" in first.output
+    assert "created 76, 0 unchanged" in first.output
     assert "replication factor 3 -> 1 (1 broker)" in first.output
     assert "min.insync.replicas 2 -> 1" in first.output
     cluster = admin.list_topics(timeout=10).topics
@@ -43,7 +43,7 @@ def test_apply_twice_second_run_reports_no_change(admin, catalog_prefix):
 
     second = runner.invoke(app, ["apply", "--prefix", catalog_prefix])
     assert second.exit_code == 0, second.output
-    assert "no change: all 75 topics match the catalogue" in second.output
+    assert "no change: all 76 topics match the catalogue" in second.output
     assert "created" not in second.output
 
     listing = runner.invoke(app, ["list", "--prefix", catalog_prefix])
