@@ -17,6 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from confluent_kafka import KafkaException
+
+from bus.kafka.connectivity import principal
 from bus.kafka.exceptions import DeliveryError
 from bus.kafka.producer import EgovProducer
 from bus.keys.exceptions import KeyRegisterError
@@ -80,25 +83,40 @@ class KeyRegister:
 
     def write(self, *records: KeyRecord, reason: str | None = None) -> None:
         """Write ``records`` in order and wait until the broker has every one (idempotent, acks=all)."""
-        producer = EgovProducer(self.settings)
+        # A missing register must not be created by the first write (a broker with
+        # auto.create.topics.enable would make it with none of the catalogue's settings).
+        producer = EgovProducer(self.settings, **{"allow.auto.create.topics": False})
         try:
-            # All topics' metadata, not the one topic's: asking for a missing topic by name may create
-            # it (a broker with auto.create.topics.enable), with none of the register's settings.
-            if self.topic not in producer.raw.list_topics(timeout=self.settings.request_timeout_s).topics:
-                raise KeyRegisterError(f"the key register {self.topic} does not exist: the operator creates it with "
-                                       f"`egov-bus topics apply`", topic=self.topic)
+            self._check_topic(producer)
             for record in records:
                 producer.produce(self.topic, encode_record(record, reason), key=record.key_id.encode())
             producer.flush()
         except DeliveryError as exc:
             code = exc.fields.get("code")
             if code == "TOPIC_AUTHORIZATION_FAILED":
-                raise KeyRegisterError(f"not authorized to write {self.topic}: only the operator registers keys "
-                                       f"(use the operator's settings)", topic=self.topic, code=code) from None
+                raise KeyRegisterError(f"{principal(self.settings)} is not authorized to write {self.topic} "
+                                       f"(TOPIC_AUTHORIZATION_FAILED): only the operator registers keys",
+                                       topic=self.topic, code=code) from None
             if code in ("UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC"):
                 raise KeyRegisterError(f"the key register {self.topic} does not exist: the operator creates it with "
                                        f"`egov-bus topics apply`", topic=self.topic, code=code) from None
             raise KeyRegisterError(f"writing {self.topic} failed: {exc}", topic=self.topic, code=code) from exc
+
+    def _check_topic(self, producer: EgovProducer) -> None:
+        try:
+            found = producer.raw.list_topics(self.topic, timeout=self.settings.request_timeout_s).topics.get(self.topic)
+        except KafkaException as exc:
+            raise KeyRegisterError(f"cannot reach {self.topic}: {exc}", topic=self.topic) from exc
+        code = found.error.name() if found is not None and found.error is not None else None
+        if found is None or code == "UNKNOWN_TOPIC_OR_PART":
+            raise KeyRegisterError(f"the key register {self.topic} does not exist: the operator creates it with "
+                                   f"`egov-bus topics apply`", topic=self.topic)
+        if code == "TOPIC_AUTHORIZATION_FAILED":
+            raise KeyRegisterError(f"{principal(self.settings)} is not authorized to write {self.topic} "
+                                   f"(TOPIC_AUTHORIZATION_FAILED): only the operator registers keys",
+                                   topic=self.topic, code=code)
+        if code is not None:
+            raise KeyRegisterError(f"{self.topic}: {found.error.str()}", topic=self.topic, code=code)
 
     # -- the operator's rules ----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from bus.keys.exceptions import KeyRegisterError
 from schemas.signing import KeyRecord, SignatureError
@@ -160,6 +160,9 @@ class FollowingKeyRing(KeyRing):
             "enable.auto.offset.store": False,
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
+            # The background fetch keeps the ring's queue current; refresh's offset request
+            # waits behind an idle fetch, so an idle fetch returns this soon.
+            "fetch.wait.max.ms": 50,
             "logger": logging.getLogger("egov.kafka.consumer"),
         })
         kwargs.setdefault("default_timeout_s", settings.request_timeout_s)
@@ -201,41 +204,85 @@ class FollowingKeyRing(KeyRing):
     # -- reading ------------------------------------------------------------------------
 
     def refresh(self, timeout: float | None = None) -> int:
-        """Read the records written since the last refresh; returns how many were applied.
+        """Read every record written before this call; returns how many were applied.
 
-        Stops at the end the topic had when the call began, or when ``timeout``
-        (default: the settings' request timeout) runs out, whichever is first;
-        :attr:`caught_up` says which. Raises :class:`KeyRegisterError` when the
-        topic does not exist or the broker refuses to let this principal read it.
+        Asks the broker for the register's end (one round trip, at most the
+        consumer's ``fetch.wait.max.ms`` behind its background fetch) and reads
+        up to it, or until ``timeout`` (default: the settings' request timeout)
+        runs out; :attr:`caught_up` says which. A broker that does not answer in
+        time is not an error: the next refresh goes on. Raises
+        :class:`KeyRegisterError` when the topic does not exist or the broker
+        refuses this principal.
         """
         timeout = self._default_timeout_s if timeout is None else timeout
         deadline = self._clock() + timeout
         self._last_refresh = self._clock()
         self.caught_up = False
+        if not self._positions and not self._assign(deadline):
+            return 0
         ends = self._ends(deadline)
-        applied = 0
+        if ends is None:
+            return 0
+        applied = self._take(0)
         while any(self._positions[p] < end for p, end in ends.items()):
             left = deadline - self._clock()
             if left <= 0:
                 return applied
-            for msg in self._consumer.consume(num_messages=500, timeout=min(left, 0.2)):
-                err = msg.error()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        continue
-                    raise self._refused(err)
-                if self.apply_raw(msg.key(), msg.value(), f"{self.topic}[{msg.partition()}]@{msg.offset()}"):
-                    applied += 1
-                self._positions[msg.partition()] = max(self._positions[msg.partition()], msg.offset() + 1)
-            self._advance_to_fetch_positions()
+            applied += self._take(min(left, 0.02))
         self.caught_up = True
         return applied
 
-    def _ends(self, deadline: float) -> dict[int, int]:
-        """Each partition's end offset now, assigning new partitions from their start."""
+    def drain(self) -> int:
+        """Apply what the consumer's background fetch has brought already, without waiting; how many applied.
+
+        Cheap enough for every turn of a loop (no broker round trip): a record
+        written to the register reaches the ring within a fetch, milliseconds.
+        """
+        if not self._positions:
+            return 0
+        return self._take(0)
+
+    def _take(self, timeout: float) -> int:
+        applied = 0
+        for msg in self._consumer.consume(num_messages=500, timeout=timeout):
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                raise self._refused(err)
+            if self.apply_raw(msg.key(), msg.value(), f"{self.topic}[{msg.partition()}]@{msg.offset()}"):
+                applied += 1
+            self._positions[msg.partition()] = max(self._positions[msg.partition()], msg.offset() + 1)
+        self._advance_to_fetch_positions()
+        return applied
+
+    def _ends(self, deadline: float) -> dict[int, int] | None:
+        """Each partition's end offset now (None when the broker did not answer in time)."""
+        ends: dict[int, int] = {}
+        for partition in sorted(self._positions):
+            try:
+                low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), timeout=max(0.05, deadline - self._clock()), cached=False)
+            except KafkaException as exc:
+                err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+                if err is not None and err.code() == KafkaError._TIMED_OUT:
+                    return None
+                if err is not None and err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                    raise self._refused(err) from None
+                raise KeyRegisterError(f"cannot read the end of {self.topic}: {exc}", topic=self.topic) from exc
+            if self._positions[partition] < low:
+                self._positions[partition] = low
+            ends[partition] = high
+        return ends
+
+    def _assign(self, deadline: float) -> bool:
+        """Assign every partition from its start (False when the broker did not answer in time)."""
         try:
             metadata = self._consumer.list_topics(self.topic, timeout=max(0.05, deadline - self._clock()))
         except KafkaException as exc:
+            err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            if err is not None and err.code() == KafkaError._TIMED_OUT:
+                return False
             raise KeyRegisterError(f"cannot read {self.topic}: {exc}", topic=self.topic) from exc
         found = metadata.topics.get(self.topic)
         if found is None or found.error is not None:
@@ -243,24 +290,11 @@ class FollowingKeyRing(KeyRing):
                 raise self._refused(found.error)
             raise KeyRegisterError(f"the key register {self.topic} does not exist: the operator creates it with "
                                    f"`egov-bus topics apply`", topic=self.topic)
-        ends: dict[int, int] = {}
-        new: list[TopicPartition] = []
-        for partition in sorted(found.partitions):
-            try:
-                low, high = self._consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, partition), timeout=max(0.05, deadline - self._clock()), cached=False)
-            except KafkaException as exc:
-                err = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
-                if err is not None and err.code() == KafkaError.TOPIC_AUTHORIZATION_FAILED:
-                    raise self._refused(err) from None
-                raise KeyRegisterError(f"cannot read the end of {self.topic}: {exc}", topic=self.topic) from exc
-            if partition not in self._positions:
-                self._positions[partition] = low
-                new.append(TopicPartition(self.topic, partition, low))
-            ends[partition] = high
-        if new:
-            self._consumer.incremental_assign(new)
-        return ends
+        # One partition by the catalogue; a register that grew would need a new ring (a restart).
+        parts = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in sorted(found.partitions)]
+        self._consumer.incremental_assign(parts)
+        self._positions = {tp.partition: -1 for tp in parts}
+        return True
 
     def _advance_to_fetch_positions(self) -> None:
         # Past what no message shows: offsets left by compaction or control records.

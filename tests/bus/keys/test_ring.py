@@ -165,7 +165,7 @@ class FakeConsumer:
 
     def incremental_assign(self, tps):
         self.assigned += tps
-        self.position_ = tps[0].offset
+        self.position_ = max(0, tps[0].offset)  # OFFSET_BEGINNING: the log's start
 
     def consume(self, num_messages=1, timeout=None):
         start = self.position_
@@ -260,3 +260,29 @@ def test_the_ring_serves_a_verifier_lookup_and_refresh(clock) -> None:
     consumer.log.append(_raw(record))
     ring.refresh()
     assert ring.lookup(key.key_id) == record
+
+
+def test_drain_applies_what_was_fetched_without_a_round_trip(clock) -> None:
+    consumer = FakeConsumer(clock)
+    ring = FollowingKeyRing(consumer, "egov.keys", clock=clock)
+    assert ring.drain() == 0  # nothing assigned yet: nothing to drain, nothing asked
+    ring.refresh(1.0)
+    calls = consumer.metadata_calls
+    late = _record()
+    consumer.log.append(_raw(late))
+    start = clock.now
+    assert ring.drain() == 1 and ring.lookup(late.key_id) == late
+    assert clock.now == start and consumer.metadata_calls == calls
+
+
+def test_a_broker_that_does_not_answer_in_time_is_no_error(clock) -> None:
+    from confluent_kafka import KafkaException
+
+    consumer = FakeConsumer(clock)
+
+    def slow(*_args, **_kwargs):
+        raise KafkaException(KafkaError(KafkaError._TIMED_OUT))
+
+    consumer.get_watermark_offsets = slow
+    ring = FollowingKeyRing(consumer, "egov.keys", clock=clock)
+    assert ring.refresh(0.2) == 0 and ring.caught_up is False
