@@ -79,6 +79,11 @@ class EgovSettings(BaseSettings):
         description="Processors verify each record's signature against egov.keys and dead-letter what fails "
         "(stage verify); off only for tests and benchmarks of other things",
     )
+    audit_log: bool = Field(
+        True,
+        description="Processors append a record per committed interval and theme partition to egov.audit.log "
+        "(a SHA-256 chain of the records' digests, signed with the centre's key), in the commit's transaction",
+    )
     schema_auto_register: bool = Field(
         False,
         description="Let publishers register a schema the registry lacks (the dev stack's default); off, they "

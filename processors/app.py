@@ -23,7 +23,7 @@ from processors.service import stream_service
 from processors.stream import StreamLoop
 from processors.transform import current_region_code
 from bus.keys import load_signing_key
-from schemas.topic_names import keys_topic, view_topic
+from schemas.topic_names import audit_topic, keys_topic, view_topic
 from topics.catalog import load_catalog
 
 log = logging.getLogger("egov.processors")
@@ -72,7 +72,10 @@ def build_app(settings: EgovSettings, *, topic_prefix: str | None = None, rules_
     keys = keys_topic(topic_prefix) if settings.verify_signatures else None
     if keys is None:
         log.warning("EGOV_VERIFY_SIGNATURES is off: records are counted without checking who signed them")
-    stream = StreamLoop(settings, pipeline, list(theme_of_topic), partitions.pop(), keys_topic=keys)
+    audit = audit_topic(topic_prefix) if settings.audit_log else None
+    if audit is None:
+        log.warning("EGOV_AUDIT_LOG is off: nothing records what the centre accepted")
+    stream = StreamLoop(settings, pipeline, list(theme_of_topic), partitions.pop(), keys_topic=keys, audit_topic=audit)
     app.service(stream_service(app, stream))
 
     @app.timer(interval=GAUGE_INTERVAL_S)

@@ -29,6 +29,7 @@ from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from bus.kafka import connectivity
 from bus.settings import EgovSettings
+from processors.audit.log import open_audit_log
 from processors.checkpointing import Checkpointer
 from processors.health import LagGauge
 from processors.kafka import clients
@@ -56,8 +57,10 @@ class StreamLoop:
     """Runs the pipeline over the theme topics until ``stop`` is set (see the module doc)."""
 
     def __init__(self, settings: EgovSettings, pipeline: Pipeline, source_topics: list[str], partitions: int,
-                 keys_topic: str | None = None) -> None:
+                 keys_topic: str | None = None, audit_topic: str | None = None) -> None:
         self.settings = settings
+        #: Where each commit appends its audit records (None: no audit log).
+        self.audit_topic = audit_topic
         #: The key register the pipeline verifies records against (None: records are not verified).
         self.keys_topic = keys_topic
         self.keyring: FollowingKeyRing | None = None
@@ -109,6 +112,9 @@ class StreamLoop:
             dedupe_window=settings.dedupe_window,
             timeout_s=settings.request_timeout_s * 3,
         )
+        if self.audit_topic is not None:
+            self.checkpointer.audit = open_audit_log(self.producer, self.audit_topic, self.store.db.get,
+                                                     self.pipeline.centre_key, settings.request_timeout_s)
 
     def _delivery_error(self, err: Any, msg: Any) -> None:
         if connectivity.is_authorization(err):
@@ -275,6 +281,8 @@ class StreamLoop:
             if (topic, partition) not in self.owned:
                 continue  # fetched before a revocation
             result = pipeline.process(topic, partition, records, store.task(partition), now)
+            if self.checkpointer.audit is not None:
+                self.checkpointer.audit.add(topic, partition, records)
             self.checkpointer.track(topic, partition, records[-1].offset() + 1, result)
 
     def _commit(self) -> None:

@@ -73,6 +73,8 @@ class Checkpointer:
         self._changelog_next: dict[int, int] = {}
         self._in_transaction = False
         self._failures: list[str] = []
+        #: The audit log (processors.audit.log.AuditLog), whose records join each commit; None: no audit.
+        self.audit: Any = None
 
     # -- during the interval ----------------------------------------------------------
 
@@ -121,14 +123,21 @@ class Checkpointer:
             if changed:
                 for record in self.pipeline.view_records(changed, task):
                     self.send(record)
+        audit_heads: dict[int, list[tuple[bytes, bytes]]] = {}
+        if self.audit is not None:
+            # In the transaction with the offsets: an audit record exists exactly when its interval committed.
+            audit_records, audit_heads = self.audit.close_interval(now)
+            for audit_record in audit_records:
+                self.send(self.audit.outgoing(audit_record))
         if not self.exactly_once:
             # Outputs acknowledged before the state that says their events were handled: a crash
             # in between re-reads the records (not seen yet) rather than losing their outputs.
             self._flush()
         local: list[tuple[Any, list[tuple[bytes, bytes]]]] = []
         for task in tasks:
-            if task.has_changes():
-                records = task.changelog_records(now)
+            records = task.changelog_records(now) if task.has_changes() else []
+            records += audit_heads.get(task.partition, ())
+            if records:
                 self._send_changelog(task, records)
                 local.append((task, records))
         expired = self._expire(now)
@@ -204,6 +213,8 @@ class Checkpointer:
         return out
 
     def _reset(self) -> None:
+        if self.audit is not None:
+            self.audit.reset()
         self.offsets = {}
         self.changed = {}
         self.result = TaskResult()
