@@ -1,10 +1,12 @@
 """The whole flow on the secured stack, every component as its own principal, views exact.
 
-The operator (super user) applies the topics and registers the schemas; two
-regions are enrolled with `egov-bus users add` and publish with their own
-credentials through the simulator; the gateway publishes for a third region
-as the ``gateway`` principal; the processors aggregate as ``processors``; the
-views API serves as ``views-api``. The views must equal a recomputation from
+The operator (super user) applies the topics and registers the schemas and
+the regions' public keys; two regions are enrolled with `egov-bus users add`
+and publish with their own credentials and signing keys through the
+simulator, the importer and the outbox relay; the gateway publishes for a
+third region as the ``gateway`` principal, signing with that region's key; the
+processors verify every signature and aggregate as ``processors``; the views
+API serves as ``views-api``. The views must equal a recomputation from
 what the theme topics hold, and no log, no process argument and no
 `dev status` output may hold a password.
 
@@ -27,7 +29,14 @@ import httpx
 import pytest
 
 from adapters.gateway import hash_api_key, new_api_key
+from datetime import datetime, timezone
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from adapters.outbox import ddl
+from bus.keys import write_signing_key
+from bus.keys.register import KeyRegister
+from schemas.signing import KeyRecord, SigningKey, raw_public_key, read_signature
 from bus.subscriber import Subscriber
 from bus.retry import RetryPolicy
 from bus.serde import AvroDeserializer, make_registry_client
@@ -107,12 +116,20 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
             outputs.append(added.stdout + added.stderr)
             assert f"user region-{code} created with 31 ACLs" in " ".join(added.stdout.split())
 
-        # The processors and the views API, each as its own principal.
+        # Each region's signing key (the gateway holds its region's); the operator registers the public keys.
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        signing = {code: SigningKey(code, Ed25519PrivateKey.generate()) for code in (*REGIONS, GATEWAY_REGION)}
+        for key in signing.values():
+            write_signing_key(keys, key)
+        KeyRegister(secure_stack.operator).write(*(
+            KeyRecord(k.key_id, k.region_code, raw_public_key(k.private_key), datetime(2000, 1, 1, tzinfo=timezone.utc))
+            for k in signing.values()))
+
+        # The processors (verifying every signature) and the views API, each as its own principal.
         worker_log = tmp_path / "worker.log"
         records.append(process.start("worker", [EGOV, "process", "--log-level", "info"], worker_log,
-                                     env=_env(principals / "processors.env", EGOV_PROCESSOR_DATA_DIR=str(tmp_path / "w"),
-                                              # Signed publishing has its own test (test_signed_flow.py).
-                                              EGOV_VERIFY_SIGNATURES="false"),
+                                     env=_env(principals / "processors.env", EGOV_PROCESSOR_DATA_DIR=str(tmp_path / "w")),
                                      cwd=tmp_path))
         logs.append(worker_log)
         tokens_file = tmp_path / "views-tokens.yaml"
@@ -129,7 +146,8 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
         for i, code in enumerate(REGIONS):
             spool = tmp_path / f"spool-{code}"
             done = _run(["simulate", "--regions", code, "--rate", "400", "--duration", "1", "--seed", str(11 + i)],
-                        _env(region_env[code], EGOV_SPOOL_DIR=str(spool)), tmp_path)
+                        _env(region_env[code], EGOV_SPOOL_DIR=str(spool),
+                             EGOV_SIGNING_KEY_FILE=str(keys / f"{code}.key")), tmp_path)
             outputs.append(done.stdout + done.stderr)
             assert re.search(r"simulated 400 events", done.stdout), done.stdout
             assert "still spooled" not in done.stdout
@@ -143,7 +161,8 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
         gw_log = tmp_path / "gateway.log"
         records.append(process.start("gateway", [EGOV, "gateway", "--port", str(gw_port), "--log-level", "info"], gw_log,
                                      env=_env(principals / "gateway.env", EGOV_GATEWAY_API_KEYS_FILE=str(keys_file),
-                                              EGOV_SPOOL_DIR=str(tmp_path / "gw-spool")), cwd=tmp_path))
+                                              EGOV_SPOOL_DIR=str(tmp_path / "gw-spool"),
+                                              EGOV_SIGNING_KEYS_DIR=str(keys)), cwd=tmp_path))
         logs.append(gw_log)
         gw_url = f"http://127.0.0.1:{gw_port}"
 
@@ -170,7 +189,8 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
                                 f"{REGIONS[0]},simda,2026-02-01T08:00:{i:02d}+07:00,IMP-{i},2026,1.02.0.00.0.00.01.0000,"
                                 f"1.02.02,1.02.02.2.01,{1000 + i}.25\n" for i in range(IMPORTED)))
         imported = _run(["import", str(csv_file), "--event-type", "BudgetAllocated"],
-                        _env(region_env[REGIONS[0]], EGOV_SPOOL_DIR=str(tmp_path / "imp-spool")), tmp_path)
+                        _env(region_env[REGIONS[0]], EGOV_SPOOL_DIR=str(tmp_path / "imp-spool"),
+                             EGOV_SIGNING_KEY_FILE=str(keys / f"{REGIONS[0]}.key")), tmp_path)
         outputs.append(imported.stdout + imported.stderr)
         assert f"{IMPORTED} rows: {IMPORTED} published, 0 spooled, 0 failed" in imported.stdout
         outbox = tmp_path / "app.db"
@@ -182,7 +202,8 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
                               for i in range(RELAYED)])
         conn.close()
         relayed = _run(["outbox-relay", "--dsn", f"sqlite:///{outbox}", "--exit-when-empty"],
-                       _env(region_env[REGIONS[1]], EGOV_SPOOL_DIR=str(tmp_path / "relay-spool")), tmp_path)
+                       _env(region_env[REGIONS[1]], EGOV_SPOOL_DIR=str(tmp_path / "relay-spool"),
+                            EGOV_SIGNING_KEY_FILE=str(keys / f"{REGIONS[1]}.key")), tmp_path)
         outputs.append(relayed.stdout + relayed.stderr)
         assert f"{RELAYED} sent, 0 rejected" in relayed.stdout
 
@@ -190,6 +211,11 @@ def test_the_whole_flow_on_the_secured_stack(secure_stack, tmp_path: Path) -> No
         operator = secure_stack.operator
         counts, budget, total = _expected_views(operator, make_registry_client(operator))
         assert total == 400 * len(REGIONS) + GATEWAY_EVENTS + IMPORTED + RELAYED
+        # Every publishing path signed: each record carries its region's key id.
+        for theme in THEMES:
+            for msg in read_topic(operator, theme_topic(theme)):
+                sig = read_signature(msg.headers())
+                assert sig is not None and sig.key_id == signing[msg.key().decode()].key_id, (theme, msg.key())
         assert {k.split("|")[0] for k in counts} == {*REGIONS, GATEWAY_REGION}
         assert budget[f"{GATEWAY_REGION}|2026"][0] >= Decimal("1500000.50") * GATEWAY_EVENTS
 
