@@ -21,6 +21,12 @@ from pathlib import Path
 
 # Targets a benchmark must report, by the start of their ``target`` text.
 EXPECTED = {
+    "B1 publish": [  # issue 14 (bench/publish.py)
+        "SDK signing ≥ 0.5× SDK unsigned",
+    ],
+    "B2 process": [  # issue 14 (bench/process.py, unless --skip-verify)
+        "worker verifying ≥ 0.5× worker not verifying",
+    ],
     "B4 gateway": [  # issue 12 (bench/gateway.py)
         "single events at 32 connections ≥ 0.5× bare",
         "single events at 32 connections p99 ≤ 50 ms",
