@@ -77,6 +77,9 @@ def register(app: typer.Typer) -> None:
     """Add the processors' commands to the ``egov-bus`` CLI."""
 
     app.add_typer(dlq_app, name="dlq")
+    from processors.audit.cli import audit_app
+
+    app.add_typer(audit_app, name="audit")
     from processors.api.cli import register as register_api
 
     register_api(app)
