@@ -91,7 +91,7 @@ class KeyRing:
         else:
             self._reasons.pop(record.key_id, None)
 
-    def apply_raw(self, key: bytes | None, value: bytes | None, where: str = "egov.keys") -> bool:
+    def apply_raw(self, key: bytes | None, value: bytes | None, where: str = "key register") -> bool:
         """Apply one record as read from the topic; False (logged, skipped) when it is malformed."""
         kafka_key = key.decode("utf-8", "replace") if key is not None else None
         if value is None:
