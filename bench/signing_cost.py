@@ -34,6 +34,7 @@ from processors.verify import Verifier
 from schemas import event_type as lookup
 from schemas.cloudevents import build_headers
 from schemas.signing import KeyRecord, SigningKey, leaf_of, raw_public_key
+from schemas.topic_names import theme_topic
 
 RESULTS = ROOT / "bench" / "results" / "signing_cost.json"
 
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     et = lookup("BudgetAllocated")
-    topic = "egov.budgeting.events"
+    topic = theme_topic("budgeting")
     events = [e for e in build_events("BudgetAllocated", args.events)]
     records = [e.to_avro() for e in events]
     parsed = et.parsed_schema
