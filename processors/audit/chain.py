@@ -23,8 +23,10 @@ An audit record's **digest** chains its entries in offset order::
 The record itself is a JSON object (:class:`AuditRecord`): ``v``, ``topic``,
 ``partition``, ``seq`` (its place in the partition's chain, from 0),
 ``prev`` (the previous record's ``hash``, null for the first), ``first_offset``,
-``last_offset``, ``count``, ``entries`` (``[offset, base64 entry]`` each, so a
-verifier can name the record that differs), ``digest`` (hex), ``time`` (the
+``last_offset``, ``count``, ``offsets`` (the entries' offsets as runs
+``[first, length]``: consecutive but for transaction markers), ``entries``
+(the entry digests concatenated, base64: so a verifier can name the record
+that differs), ``digest`` (hex), ``time`` (the
 commit's UTC time, ISO 8601), ``kid`` (the centre's key id, or null), then
 ``hash`` and ``sig``. Its **canonical bytes** are
 ``"egov-bus/audit/v1\\n" || JSON(every field but hash and sig)`` with sorted
@@ -41,7 +43,7 @@ import hashlib
 import json
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -56,10 +58,12 @@ _CHAIN_DOMAIN = b"egov-bus/audit-chain/v1\n"
 _RECORD_DOMAIN = b"egov-bus/audit/v1\n"
 #: Entries per audit record at most (~64 bytes of JSON each: a record stays far below max.message.bytes).
 MAX_ENTRIES = 4096
-_FIELDS = ("v", "topic", "partition", "seq", "prev", "first_offset", "last_offset", "count", "entries", "digest",
-           "time", "kid", "hash", "sig")
+_FIELDS = ("v", "topic", "partition", "seq", "prev", "first_offset", "last_offset", "count", "offsets", "entries",
+           "digest", "time", "kid", "hash", "sig")
 
 Entry = tuple[int, bytes]  # (offset, entry digest)
+_U32 = struct.Struct(">I").pack
+_sha256 = hashlib.sha256
 
 
 def _lp(data: bytes) -> bytes:
@@ -75,15 +79,21 @@ def _opt(data: bytes | str | None) -> bytes:
 def entry_digest(key: bytes | str | None, value: bytes | None,
                  headers: Sequence[tuple[str, bytes | str | None]] | None) -> bytes:
     """The 32-byte digest of one consumed record (see the module doc)."""
-    h = hashlib.sha256(_ENTRY_DOMAIN)
-    h.update(_opt(key))
-    h.update(hashlib.sha256(value or b"").digest())
+    # One buffer, one hash: this runs for every consumed record, in the worker's hot loop.
     headers = headers or ()
-    h.update(struct.pack(">I", len(headers)))
+    parts = [_ENTRY_DOMAIN, _opt(key), _sha256(value or b"").digest(), _U32(len(headers))]
     for name, raw in headers:
-        h.update(_lp(name.encode()))
-        h.update(_opt(raw))
-    return h.digest()
+        name_bytes = name.encode()
+        parts.append(_U32(len(name_bytes)))
+        parts.append(name_bytes)
+        if raw is None:
+            parts.append(b"\x00")
+        else:
+            raw = raw.encode() if isinstance(raw, str) else raw
+            parts.append(b"\x01")
+            parts.append(_U32(len(raw)))
+            parts.append(raw)
+    return _sha256(b"".join(parts)).digest()
 
 
 def entry_of(msg: Any) -> Entry:
@@ -132,7 +142,8 @@ class AuditRecord:
     first_offset: int
     last_offset: int
     count: int
-    entries: list[list] = field(default_factory=list)  # [offset, base64 entry digest]
+    offsets: list[list[int]] = field(default_factory=list)  # runs [first offset, length]
+    entries: str = ""  # base64 of the entry digests, concatenated
     digest: str = ""
     time: str = ""
     kid: str | None = None
@@ -148,9 +159,15 @@ class AuditRecord:
         """The record of ``entries`` (at least one, offset order), hashed and, with ``key``, signed."""
         if not entries:
             raise AuditError("an audit record covers at least one record")
+        runs: list[list[int]] = []
+        for offset, _ in entries:
+            if runs and runs[-1][0] + runs[-1][1] == offset:
+                runs[-1][1] += 1
+            else:
+                runs.append([offset, 1])
         record = cls(topic=topic, partition=partition, seq=seq, prev=prev, first_offset=entries[0][0],
-                     last_offset=entries[-1][0], count=len(entries),
-                     entries=[[o, base64.b64encode(e).decode()] for o, e in entries],
+                     last_offset=entries[-1][0], count=len(entries), offsets=runs,
+                     entries=base64.b64encode(b"".join(e for _, e in entries)).decode(),
                      digest=chain_digest(entries).hex(), time=time, kid=key.key_id if key else None)
         canonical = record.canonical()
         record.hash = hashlib.sha256(canonical).hexdigest()
@@ -164,11 +181,13 @@ class AuditRecord:
 
     def canonical(self) -> bytes:
         """The bytes ``hash`` digests and ``sig`` signs."""
-        data = {k: v for k, v in asdict(self).items() if k not in ("hash", "sig")}
+        data = self.to_json()
+        del data["hash"], data["sig"]
         return _RECORD_DOMAIN + json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
     def to_json(self) -> dict:
-        return asdict(self)
+        # Not dataclasses.asdict: its deep copy of the entries costs more than the hashing.
+        return {name: getattr(self, name) for name in _FIELDS}
 
     def encode(self) -> bytes:
         """The record's value in ``egov.audit.log``."""
@@ -183,16 +202,20 @@ class AuditRecord:
         ints = ("v", "partition", "seq", "first_offset", "last_offset", "count")
         if any(type(data[k]) is not int for k in ints):
             raise AuditError(f"malformed audit record: {', '.join(ints)} must be integers")
-        texts = ("topic", "digest", "time", "hash")
+        texts = ("topic", "entries", "digest", "time", "hash")
         optional = ("prev", "kid", "sig")
         if any(not isinstance(data[k], str) for k in texts) or any(
                 data[k] is not None and not isinstance(data[k], str) for k in optional):
             raise AuditError("malformed audit record: a text field is not text")
-        entries = data["entries"]
-        if not isinstance(entries, list) or not all(
-                isinstance(e, list) and len(e) == 2 and type(e[0]) is int and isinstance(e[1], str) for e in entries):
-            raise AuditError("malformed audit record: entries must be [offset, base64] pairs")
+        runs = data["offsets"]
+        if not isinstance(runs, list) or not all(
+                isinstance(r, list) and len(r) == 2 and all(type(x) is int for x in r) and r[1] > 0 for r in runs):
+            raise AuditError("malformed audit record: offsets must be [first offset, length] runs")
         return cls(**data)
+
+    def offsets_held(self) -> set[int]:
+        """The offsets of the records this audit record covers."""
+        return {first + i for first, length in self.offsets for i in range(length)}
 
     @classmethod
     def decode(cls, raw: bytes) -> "AuditRecord":
@@ -206,13 +229,12 @@ class AuditRecord:
 
     def entry_list(self) -> list[Entry]:
         """The entries as ``(offset, digest)``; :class:`AuditError` when one is not a 32-byte digest."""
-        out = []
-        for offset, text in self.entries:
-            raw = b64decode_strict(text, f"audit record {self.key}#{self.seq}: entry at offset {offset}")
-            if len(raw) != 32:
-                raise AuditError(f"audit record {self.key}#{self.seq}: entry at offset {offset} is not 32 bytes")
-            out.append((offset, raw))
-        return out
+        raw = b64decode_strict(self.entries, f"audit record {self.key}#{self.seq}: entries")
+        offsets = [first + i for first, length in self.offsets for i in range(length)]
+        if len(raw) != 32 * len(offsets):
+            raise AuditError(f"audit record {self.key}#{self.seq}: {len(offsets)} offsets but {len(raw)} bytes of "
+                             "entry digests")
+        return [(o, raw[32 * i:32 * i + 32]) for i, o in enumerate(offsets)]
 
     def problems(self) -> list[str]:
         """What is inconsistent inside the record itself (its hash, digest, counts); empty when nothing."""

@@ -115,8 +115,8 @@ def find_receipt(settings: Any, event_id: str, *, prefix: str | None = None, the
             for msg in reader.read(log_topic, p):
                 if msg.key() == key:
                     record = AuditRecord.decode(msg.value())
-                    if record.first_offset <= found.offset() <= record.last_offset and any(
-                            o == found.offset() for o, _ in record.entries):
+                    if record.first_offset <= found.offset() <= record.last_offset and \
+                            found.offset() in record.offsets_held():
                         audit = record
     if audit is None:
         raise AuditError(f"event {event_id} ({found.topic()}[{found.partition()}]@{found.offset()}) is in no audit "

@@ -88,7 +88,8 @@ def test_changing_a_field_breaks_the_hash_and_the_signature(field, value) -> Non
 def test_an_entry_changed_in_the_record_is_found() -> None:
     record = AuditRecord.build("t", 0, 0, None, _entries(3), "x", CENTRE)
     data = record.to_json()
-    data["entries"][1][1] = base64.b64encode(b"\x00" * 32).decode()
+    raw = base64.b64decode(data["entries"])
+    data["entries"] = base64.b64encode(raw[:32] + b"\x00" * 32 + raw[64:]).decode()
     problems = AuditRecord.from_json(data).problems()
     assert problems == ["its hash does not match its content (the record was changed)",
                         "its digest does not match its entries"]
@@ -101,8 +102,10 @@ def test_malformed_records_are_refused() -> None:
         AuditRecord.from_json({**good, "extra": 1})
     with pytest.raises(AuditError, match="integers"):
         AuditRecord.from_json({**good, "seq": "0"})
-    with pytest.raises(AuditError, match="pairs"):
-        AuditRecord.from_json({**good, "entries": [[0]]})
+    with pytest.raises(AuditError, match="runs"):
+        AuditRecord.from_json({**good, "offsets": [[0]]})
+    with pytest.raises(AuditError, match="1 offsets but 31 bytes"):
+        AuditRecord.from_json({**good, "entries": base64.b64encode(b"\x00" * 31).decode()}).entry_list()
     with pytest.raises(AuditError, match="malformed audit record"):
         AuditRecord.decode(b"{not json")
     with pytest.raises(AuditError, match="at least one"):

@@ -37,7 +37,7 @@ def test_records_per_partition_chained_to_the_committed_head() -> None:
     assert [(r.key, r.seq, r.prev, r.first_offset, r.last_offset, r.count) for r in records] == [
         ("egov.budgeting.events:3", 0, None, 0, 3, 3), ("egov.treasury.events:3", 0, None, 5, 5, 1)]
     assert records[0].time == commit_time(1767225600.25) == "2026-01-01T00:00:00.250+00:00"
-    assert records[0].entries[2][0] == 3
+    assert records[0].offsets == [[0, 2], [3, 1]]  # runs of offsets
     assert records[0].entry_list()[1] == (1, entry_digest(b"32.01", b"b", [("ce_id", b"id-1")]))
     assert list(heads) == [3] and [k for k, _ in heads[3]] == [head_key("egov.budgeting.events"),
                                                              head_key("egov.treasury.events")]
