@@ -21,6 +21,7 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "egov_outbox_rows_relayed_total": ("counter", frozenset({"outcome"})),
     "egov_processor_events_processed_total": ("counter", frozenset({"processor", "theme", "outcome"})),
     "egov_dlq_events_total": ("counter", frozenset({"theme", "stage"})),
+    "egov_processor_verify_failures_total": ("counter", frozenset({"theme", "reason"})),
     "egov_e2e_latency_seconds": ("histogram", frozenset({"theme", "since"})),
     "egov_consumer_lag_records": ("gauge", frozenset({"group", "topic"})),
     "egov_processor_lag_read_failures_total": ("counter", frozenset({"group"})),
