@@ -268,8 +268,14 @@ def test_a_full_spool_refuses_new_events_while_spooling(make, broker: FakeBroker
 
 def test_without_a_spool_a_lost_broker_fails_what_is_in_flight(make, broker: FakeBroker) -> None:
     publisher = make(spool=None, confirm=True)
-    broker.go_down()
-    results = publisher.publish_many_acked(events(2))
+    # In flight first, then the loss: reported before the records were sent, the loss would find
+    # nothing to purge (the reports thread serves it at once), and the fake has no delivery timeout.
+    broker.go_down(report=False)
+    waiter = publisher.submit(events(2))
+    for producer in broker.producers:
+        producer.raise_error(KafkaError(KafkaError._ALL_BROKERS_DOWN))
+    assert waiter.wait(10)
+    results = list(waiter.results)
     assert [r.outcome for r in results] == [FAILED, FAILED]
     assert results[0].error.startswith("_PURGE_QUEUE")
     assert publisher.mode == "direct" and publisher.spool is None
