@@ -231,7 +231,7 @@ class WorkerProcess:
     subdirectory of the one ``EGOV_PROCESSOR_DATA_DIR``), stopped by its process group id."""
 
     def __init__(self, settings: Any, prefix: str, guarantee: str, log_dir: Path, workers: int = 1,
-                 verify: bool = False) -> None:
+                 verify: bool = False, audit: bool = True) -> None:
         self.app_id = f"bench-worker-{uuid.uuid4().hex[:8]}"
         self.workers = workers
         env = {k: v for k, v in os.environ.items() if not k.startswith("EGOV_")}
@@ -243,6 +243,7 @@ class WorkerProcess:
             EGOV_PROCESSING_GUARANTEE=guarantee,
             # B2's verified rounds turn it on (bench/process.py --verify); the others measure the rest.
             EGOV_VERIFY_SIGNATURES="true" if verify else "false",
+            EGOV_AUDIT_LOG="true" if audit else "false",
         )
         self.log = log_dir / f"{self.app_id}.log"
         self._out = open(self.log, "wb")

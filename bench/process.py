@@ -154,9 +154,9 @@ def run_faust_plain(settings: Any, lag: Lag, schema_ids: list[int], topics: list
 
 
 def run_worker(settings: Any, prefix: str, lag: Lag, preload_ends: dict[tuple[str, int], int], guarantee: str,
-               workers: int, timeout: float, log_dir: Path, verify: bool = False) -> dict[str, Any]:
+               workers: int, timeout: float, log_dir: Path, verify: bool = False, audit: bool = True) -> dict[str, Any]:
     """(c), (d): ``egov-bus process --workers N`` from its group Stable (all N members assigned) until lag 0."""
-    worker = WorkerProcess(settings, prefix, guarantee, log_dir, workers=workers, verify=verify)
+    worker = WorkerProcess(settings, prefix, guarantee, log_dir, workers=workers, verify=verify, audit=audit)
     group = worker.app_id
     owned_t = stable_t = start_t = None
     before_stable = 0
@@ -211,7 +211,8 @@ def run_worker(settings: Any, prefix: str, lag: Lag, preload_ends: dict[tuple[st
     }
 
 
-def worker_contenders(guarantees: list[str], counts: list[int], verify: bool = True) -> dict[str, tuple[str, int, bool]]:
+def worker_contenders(guarantees: list[str], counts: list[int], verify: bool = True,
+                      audit_off: bool = False) -> dict[str, tuple[str, int, bool]]:
     """Reader name -> (guarantee, workers, verify): every guarantee with 1 worker, the first one with N > 1,
     and the first one with 1 worker verifying signatures (``worker_<g>_verified``)."""
     out: dict[str, tuple[str, int, bool]] = {}
@@ -220,6 +221,8 @@ def worker_contenders(guarantees: list[str], counts: list[int], verify: bool = T
             out[f"worker_{g}" if count == 1 else f"worker_{g}_x{count}"] = (g, count, False)
     if verify and guarantees:
         out[f"worker_{guarantees[0]}_verified"] = (guarantees[0], 1, True)
+    if audit_off and guarantees:
+        out[f"worker_{guarantees[0]}_no_audit"] = (guarantees[0], 1, False)
     return out
 
 
@@ -231,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="1-worker contenders; worker trees (N > 1) run under the first one")
     parser.add_argument("--workers-list", default="1,2", help="worker counts to run, e.g. 1,2")
     parser.add_argument("--skip-faust", action="store_true", help="leave out the per-event Faust baseline")
+    parser.add_argument("--audit-off", action="store_true",
+                        help="also run worker_<guarantee>_no_audit (EGOV_AUDIT_LOG=false): the audit log's cost")
     parser.add_argument("--skip-verify", action="store_true",
                         help="leave out the worker that verifies signatures (worker_<guarantee>_verified)")
     parser.add_argument("--seed", type=int, default=20261128)
@@ -240,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     guarantees = [g for g in args.guarantees.split(",") if g]
     counts = [int(c) for c in args.workers_list.split(",") if c]
-    contenders = worker_contenders(guarantees, counts, verify=not args.skip_verify)
+    contenders = worker_contenders(guarantees, counts, verify=not args.skip_verify, audit_off=args.audit_off)
     if not contenders or any(c < 1 for c in counts):
         parser.error("no worker contender: give --guarantees and --workers-list (counts >= 1)")
 
@@ -285,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 guarantee, count, verify = contenders[reader]
                 res = run_worker(settings, prefix, lag, preload_ends, guarantee, count, args.timeout, log_dir,
-                                 verify=verify)
+                                 verify=verify, audit=not reader.endswith("_no_audit"))
                 rate = res["events_per_s"]
                 startups[reader].append(res["startup_s"])
                 windows[reader].append(res)
