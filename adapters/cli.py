@@ -170,6 +170,7 @@ def simulate(
                                                             "%Y-%m-%d"],
                                              help="Simulated time of the first event (UTC if no offset; "
                                                   "default: now)."),
+    topic_prefix: Optional[str] = typer.Option(None, help="Publish to prefixed theme topics (tests)."),
 ) -> None:
     """Publish realistic events of all 552 regions and 15 themes through the SDK."""
     from adapters.privacy import Pseudonymizer
@@ -183,7 +184,10 @@ def simulate(
                      if PERSON_THEMES & set(theme_names) else None)
     begin = (start or datetime.now(timezone.utc)).replace(microsecond=0)
     begin = begin if begin.tzinfo else begin.replace(tzinfo=timezone.utc)
-    publisher = Publisher(settings, source_system="simulator", component="simulator")
+    from schemas.topic_names import prefixed
+
+    publisher = Publisher(settings, source_system="simulator", component="simulator",
+                          topic_for=(lambda et: prefixed(et.topic, topic_prefix)) if topic_prefix else None)
     try:
         with Progress(TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console) as progress:
