@@ -139,6 +139,11 @@ class EgovSettings(BaseSettings):
         description="YAML file of the views API's hashed bearer tokens and their scopes (nation or "
         "province:<code>); `egov-bus dashboard token` adds one",
     )
+    views_stale_after_s: float = Field(
+        900.0,
+        gt=0,
+        description="The dashboard marks a view stale when its topic got no new row for this many seconds",
+    )
     processor_app_id: str = Field(
         "egov-processors", description="Faust application id: the processors' consumer group and table prefix"
     )

@@ -17,12 +17,14 @@ open: probes need the one, and the other asks for a token.
 from __future__ import annotations
 
 import re
+import time
 from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, Literal, Optional
 
 from fastapi import Depends, FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from processors.api.access import TokenStore, ViewToken
 from processors.api.exceptions import (
@@ -32,7 +34,9 @@ from processors.api.exceptions import (
     ViewsApiError,
     ViewsForbiddenError,
 )
-from processors.api.rollups import roll_up
+from processors.api.health import DlqDepth, freshness
+from processors.api.rollups import integration_by_theme, roll_up
+from processors.api.silent import silent_regions
 from processors.api.store import ViewStore
 from processors.views.aggregates import VIEWS
 from schemas import regions
@@ -51,6 +55,9 @@ VIEW_TITLES = {
     "licensing_throughput": "Permits applied, issued, rejected per day",
 }
 _PROVINCE = re.compile(r"^\d{2}$")
+# The dashboard's own files (processors/api/static), served by the app: no CDN, works offline.
+_STATIC = re.compile(r"^[a-z0-9_-]+\.(js|css)$")
+_MEDIA = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 
 
 def _bad(field: str, message: str, value: Any) -> ViewFilterError:
@@ -123,11 +130,28 @@ def dashboard_html() -> str:
     return resources.files("processors.api").joinpath("static/dashboard.html").read_text(encoding="utf-8")
 
 
-def create_app(store: ViewStore, *, tokens: TokenStore | None, manage_store: bool = True) -> FastAPI:
+def static_file(name: str) -> str | None:
+    """The text of a dashboard asset (``dashboard.js``…), or None when there is no such file."""
+    if not _STATIC.match(name):
+        return None
+    found = resources.files("processors.api").joinpath("static", name)
+    return found.read_text(encoding="utf-8") if found.is_file() else None
+
+
+def create_app(
+    store: ViewStore,
+    *,
+    tokens: TokenStore | None,
+    manage_store: bool = True,
+    dlq: DlqDepth | None = None,
+    stale_after_s: float = 900.0,
+) -> FastAPI:
     """The FastAPI app over ``store`` (started and stopped with the app when ``manage_store``).
 
     ``tokens`` holds who may read what; ``None`` serves every row to anybody
     (``egov-bus dashboard --public``, open data) and must be asked for explicitly.
+    ``dlq`` reads the dead-letter depths for ``/freshness`` (``None``: not shown);
+    a view whose topic got nothing for ``stale_after_s`` seconds is reported stale.
     """
 
     @asynccontextmanager
@@ -139,6 +163,8 @@ def create_app(store: ViewStore, *, tokens: TokenStore | None, manage_store: boo
         finally:
             if manage_store:
                 store.stop()
+            if dlq is not None:
+                dlq.close()
 
     app = FastAPI(title="egov-bus central views", version="1", lifespan=lifespan)
     app.state.tokens = tokens
@@ -202,20 +228,27 @@ def create_app(store: ViewStore, *, tokens: TokenStore | None, manage_store: boo
         region: Optional[str] = Query(None, description="Region code, e.g. 32.01 (level=region only)"),
         theme: Optional[str] = Query(None, description="Theme (integration_index only)"),
         level: Literal["region", "province", "nation"] = Query("region", description="Roll-up level"),
+        by: Optional[Literal["theme"]] = Query(
+            None, description="integration_index at province or nation level: one row per theme too"
+        ),
         owner: Optional[ViewToken] = Depends(caller),
     ) -> JSONResponse:
         """Rows of one view, filtered, at region level or rolled up to province or nation.
 
         ``filters.province`` is the province applied: a province-scoped token's own when it named none.
+        ``by=theme`` (integration_index, province or nation level) rolls up per theme as well.
         """
         if name not in VIEWS:
             raise UnknownViewError(f"unknown view {name!r}; views: {', '.join(VIEWS)}", view=name)
         check_filters(name, level, province, region, theme)
+        if by is not None and (name != "integration_index" or level == "region"):
+            raise _bad("by", "by=theme applies to integration_index at level=province or level=nation only", by)
         province = scoped_province(owner, level, province, region)
         status = store.status()
         if not status["ready"]:
             return JSONResponse({"detail": "views are still loading from their topics; see /healthz"}, status_code=503)
-        rows = roll_up(name, select(store.rows(name), province, region, theme), level)
+        chosen = select(store.rows(name), province, region, theme)
+        rows = integration_by_theme(chosen, level) if by else roll_up(name, chosen, level)
         return JSONResponse(
             {
                 "view": name,
@@ -228,9 +261,60 @@ def create_app(store: ViewStore, *, tokens: TokenStore | None, manage_store: boo
             }
         )
 
+    @app.get("/silent")
+    def get_silent(
+        days: int = Query(7, ge=1, le=3660, description="Silent for at least this many days"),
+        province: Optional[str] = Query(None, description="Province code: list its silent regions"),
+        theme: Optional[str] = Query(None, description="Theme (default: silent in every theme)"),
+        owner: Optional[ViewToken] = Depends(caller),
+    ) -> JSONResponse:
+        """Regions that published nothing (in ``theme``, or at all) for ``days`` days, per province.
+
+        From the integration index's ``last_seen``; a region never seen counts as silent.
+        A province-scoped token gets its own province.
+        """
+        check_filters("integration_index", "province", province, None, theme)
+        province = scoped_province(owner, "province", province, None)
+        if not store.status()["ready"]:
+            return JSONResponse({"detail": "views are still loading from their topics; see /healthz"}, status_code=503)
+        rows = select(store.rows("integration_index"), province, None, None)
+        return JSONResponse(silent_regions(rows, days=days, now=datetime.now(timezone.utc), theme=theme, province=province))
+
+    @app.get("/freshness")
+    def get_freshness(owner: Optional[ViewToken] = Depends(caller)) -> dict[str, Any]:
+        """Each view's last update (stale or not) and, for nation-wide readers, the dead letters per theme.
+
+        A province-scoped token sees no DLQ depths: they count every province's rejected events.
+        """
+        body: dict[str, Any] = {
+            "stale_after_s": stale_after_s,
+            "views": freshness(store.view_updated(), now=time.time(), stale_after_s=stale_after_s),
+        }
+        if dlq is None or (owner is not None and owner.province is not None):
+            body["dlq"] = None
+        else:
+            body["dlq"] = dlq.read()
+        return body
+
+    @app.get("/regions")
+    def get_regions(province: Optional[str] = Query(None, description="Province code: its kabupaten/kota")) -> dict[str, Any]:
+        """The Kemendagri list (public reference data): the 38 provinces, or one province and its regions."""
+        check_filters("integration_index", "province", province, None, None)
+        chosen = [r for r in regions.all_regions() if (r.level == 1 if province is None else r.province_code == province)]
+        return {"regions": [{"code": r.code, "name": r.name, "level": r.level, "province_code": r.province_code}
+                            for r in chosen]}
+
+    @app.get("/static/{name}")
+    def asset(name: str) -> Response:
+        """The dashboard's scripts and style sheet."""
+        text = static_file(name)
+        if text is None:
+            return JSONResponse({"detail": f"no dashboard file {name}"}, status_code=404)
+        return Response(text, media_type=_MEDIA[name.rsplit(".", 1)[1]], headers={"Cache-Control": "no-cache"})
+
     @app.get("/", response_class=HTMLResponse)
     def dashboard() -> HTMLResponse:
-        """The live dashboard page (integration index and budget absorption)."""
+        """The live dashboard page: the four views, drill-down, province map, silent regions, freshness."""
         return HTMLResponse(dashboard_html())
 
     return app
@@ -244,4 +328,9 @@ def build_app(settings: Any, *, prefix: str | None = None, public: bool = False)
     ``public`` serves without tokens.
     """
     tokens = None if public else TokenStore.from_settings(settings)
-    return create_app(ViewStore(settings, prefix=prefix), tokens=tokens)
+    return create_app(
+        ViewStore(settings, prefix=prefix),
+        tokens=tokens,
+        dlq=DlqDepth(settings, prefix=prefix),
+        stale_after_s=settings.views_stale_after_s,
+    )

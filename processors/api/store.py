@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 
 from bus.serde import AvroDeserializer, make_registry_client
 from bus.retry import RetryPolicy
@@ -76,6 +76,8 @@ class ViewStore:
         self._last_decode_error: str | None = None
         self._records = 0
         self._updated_at: float | None = None
+        # Per view: the broker timestamp (s) of the newest row read, i.e. when a worker last changed it.
+        self._view_updated: dict[str, float | None] = dict.fromkeys(views)
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -110,6 +112,11 @@ class ViewStore:
         with self._lock:
             table = self._rows[view]
             return [dict(table[key]) for key in sorted(table)]
+
+    def view_updated(self) -> dict[str, float | None]:
+        """Per view, when its topic last got a row (epoch seconds of the broker timestamp; ``None``: never)."""
+        with self._lock:
+            return dict(self._view_updated)
 
     def status(self) -> dict[str, Any]:
         """Readiness and counters, for ``/healthz``."""
@@ -230,6 +237,10 @@ class ViewStore:
                 self._rows[view][key] = row
             self._records += 1
             self._updated_at = time.time()
+            kind, stamp = msg.timestamp()
+            at = stamp / 1000 if kind != TIMESTAMP_NOT_AVAILABLE and stamp > 0 else self._updated_at
+            if self._view_updated[view] is None or at > self._view_updated[view]:
+                self._view_updated[view] = at
             self._error = None
         return True
 

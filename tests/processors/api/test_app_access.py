@@ -33,6 +33,7 @@ class Record:
     def key(self): return self._k
     def value(self): return None if self._v is None else b"row"
     def error(self): return None
+    def timestamp(self): return (0, -1)  # TIMESTAMP_NOT_AVAILABLE: the store falls back to its clock
 
 
 def seeded_store() -> ViewStore:

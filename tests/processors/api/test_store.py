@@ -20,6 +20,7 @@ class Msg:
     def key(self): return self._k
     def value(self): return self._v
     def error(self): return None
+    def timestamp(self): return (0, -1)  # TIMESTAMP_NOT_AVAILABLE: the store falls back to its clock
 
 
 def store() -> ViewStore:
