@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-import statistics
 import uuid
-from collections import defaultdict
-from datetime import timezone
 from decimal import Decimal
 
 import pytest
@@ -25,6 +22,7 @@ from bus.kafka import EgovProducer
 from bus.serde import AvroDeserializer, AvroSerializer
 from schemas.cloudevents import build_headers, ce_source
 from tests.fixtures.processors import group_lag, read_topic, wait_until
+from tests.fixtures.views_oracle import actual_views, comparable, expected_views, utc_month
 from topics.catalog import load_catalog
 from topics.provision import apply
 
@@ -32,92 +30,6 @@ pytestmark = pytest.mark.integration
 
 # The acceptance scale; EGOV_TEST_E2E_EVENTS shrinks it for quick local runs.
 EVENTS = int(os.environ.get("EGOV_TEST_E2E_EVENTS", "0") or 0) or 50_000
-
-
-def _day(dt) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d")
-
-
-def _month(dt) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m")
-
-
-def expected_views(events) -> dict[tuple[str, str], dict]:
-    """The views, computed here from the published events without the processors' code."""
-    integration = defaultdict(lambda: {"n": 0, "last": None, "days": set()})
-    budget = defaultdict(lambda: [Decimal(0), Decimal(0)])
-    complaints = defaultdict(lambda: {"received": 0, "durations": []})
-    licensing = defaultdict(lambda: {"applied": 0, "issued": 0, "rejected": 0, "durations": []})
-    for e in events:
-        env = e.envelope
-        name = type(e).__name__
-        theme = schemas.event_type(name).theme
-        row = integration[f"{env.region_code}|{theme}"]
-        row["n"] += 1
-        row["days"].add(_day(env.occurred_at))
-        row["last"] = env.occurred_at if row["last"] is None else max(row["last"], env.occurred_at)
-        if name == "BudgetAllocated":
-            budget[f"{env.region_code}|{e.fiscal_year}"][0] += e.amount
-        elif name == "BudgetRealizationPosted":
-            budget[f"{env.region_code}|{e.fiscal_year}"][1] += e.amount
-        elif name == "ComplaintReceived":
-            complaints[f"{env.region_code}|{_month(env.occurred_at)}"]["received"] += 1
-        elif name == "ComplaintResolved":
-            complaints[f"{env.region_code}|{_month(e.received_at)}"]["durations"].append(
-                int((env.occurred_at - e.received_at).total_seconds())
-            )
-        elif name in ("PermitApplied", "PermitIssued", "PermitRejected"):
-            row = licensing[f"{env.region_code}|{_day(env.occurred_at)}"]
-            if name == "PermitApplied":
-                row["applied"] += 1
-            else:
-                row["issued" if name == "PermitIssued" else "rejected"] += 1
-                row["durations"].append(int((env.occurred_at - e.applied_at).total_seconds()))
-    out: dict[tuple[str, str], dict] = {}
-    for key, row in integration.items():
-        out[("integration_index", key)] = {"events_total": row["n"], "last_seen": row["last"], "active_days": len(row["days"])}
-    for key, (allocated, realised) in budget.items():
-        out[("budget_absorption", key)] = {"allocated": Decimal(allocated), "realised": Decimal(realised)}
-    for key, row in complaints.items():
-        received, resolved = row["received"], len(row["durations"])
-        shown = min(received, resolved, received - resolved) >= 5  # any small count hides all three
-        out[("complaint_service_level", key)] = {
-            "received": received if shown else None,
-            "resolved": resolved if shown else None,
-            "median_resolve_hours": round(statistics.median(row["durations"]) / 3600, 3) if resolved >= 5 else None,
-        }
-    for key, row in licensing.items():
-        out[("licensing_throughput", key)] = {
-            "applied": row["applied"],
-            "issued": row["issued"],
-            "rejected": row["rejected"],
-            "median_processing_hours": round(statistics.median(row["durations"]) / 3600, 3) if row["durations"] else None,
-        }
-    return out
-
-
-def actual_views(settings, registry, prefix: str) -> dict[tuple[str, str], dict]:
-    decode = AvroDeserializer(registry)
-    out = {}
-    for view in ("integration_index", "budget_absorption", "complaint_service_level", "licensing_throughput"):
-        for msg in read_topic(settings, f"{prefix}.egov.view.{view}"):
-            out[(view, msg.key().decode())] = decode(msg.value()).value  # last record per key wins
-    return out
-
-
-def comparable(actual: dict, expected: dict) -> dict:
-    picked = {}
-    for key, want in expected.items():
-        got = actual.get(key)
-        if got is None:
-            picked[key] = None
-            continue
-        row = {}
-        for field in want:
-            value = got[field]
-            row[field] = Decimal(value) if field in ("allocated", "realised") else value
-        picked[key] = row
-    return picked
 
 
 def publish(settings, registry, prefix: str, events) -> None:
@@ -211,11 +123,11 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
         headers = dict(m.headers())
         assert headers["original.topic"].decode() == topic
         assert m.value() == poison[headers["poison"].decode()]
-    month = _month(extra.envelope.occurred_at)
+    month = utc_month(extra.envelope.occurred_at)
     key = ("complaint_service_level", f"{region}|{month}")
-    before_received = sum(1 for e in events if type(e).__name__ == "ComplaintReceived" and e.envelope.region_code == region and _month(e.envelope.occurred_at) == month)
+    before_received = sum(1 for e in events if type(e).__name__ == "ComplaintReceived" and e.envelope.region_code == region and utc_month(e.envelope.occurred_at) == month)
     want = before_received + 1
-    resolved = sum(1 for e in events if type(e).__name__ == "ComplaintResolved" and e.envelope.region_code == region and _month(e.received_at) == month)
+    resolved = sum(1 for e in events if type(e).__name__ == "ComplaintResolved" and e.envelope.region_code == region and utc_month(e.received_at) == month)
     if min(want, resolved, want - resolved) < 5:
         want = None  # suppressed (complementary): the integration index below still shows the count
     wait_until(
