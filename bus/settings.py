@@ -103,6 +103,12 @@ class EgovSettings(BaseSettings):
         ge=1,
         description="Replication factor for `egov-bus topics apply` (default: the catalogue's; always clamped to the broker count)",
     )
+    topic_min_insync_replicas: int | None = Field(
+        None,
+        ge=1,
+        description="min.insync.replicas of the topics `egov-bus topics apply` and the processors create (default: "
+        "the catalogue's, 2; always at most the replication factor)",
+    )
     spool_dir: str = Field(
         ".egov/spool",
         description="Directory of the publishers' store-and-forward spools, one SQLite file per component",

@@ -121,6 +121,20 @@ class Catalog:
             topics=tuple(replace(t, replication_factor=replication_factor) for t in self.topics),
         )
 
+    def with_min_insync_replicas(self, min_insync_replicas: int) -> "Catalog":
+        """The same catalogue with another ``min.insync.replicas`` wherever it sets one."""
+        if min_insync_replicas < 1:
+            raise CatalogError("min.insync.replicas must be at least 1", min_insync_replicas=min_insync_replicas)
+        return replace(self, topics=tuple(
+            replace(t, config={**t.config, MIN_ISR: str(min_insync_replicas)}) if MIN_ISR in t.config else t
+            for t in self.topics))
+
+    def with_durability(self, replication_factor: int | None, min_insync_replicas: int | None) -> "Catalog":
+        """The catalogue with the deployment's replication settings (``EGOV_TOPIC_REPLICATION_FACTOR``,
+        ``EGOV_TOPIC_MIN_INSYNC_REPLICAS``); ``None`` keeps the catalogue's value."""
+        catalog = self.with_replication_factor(replication_factor) if replication_factor else self
+        return catalog.with_min_insync_replicas(min_insync_replicas) if min_insync_replicas else catalog
+
 
 def _str_config(where: str, config: Any) -> dict[str, str]:
     if config is None:

@@ -30,9 +30,8 @@ def _setup(catalog_path: Path | None, prefix: str | None, replication_factor: in
 
     settings = check_connection(load_settings())
     catalog = load_catalog(catalog_path, prefix=prefix)
-    rf = replication_factor or getattr(settings, "topic_replication_factor", None)
-    if rf:
-        catalog = catalog.with_replication_factor(rf)
+    catalog = catalog.with_durability(replication_factor or settings.topic_replication_factor,
+                                      settings.topic_min_insync_replicas)
     return AdminClient(settings.librdkafka_config()), catalog, settings.request_timeout_s
 
 

@@ -29,12 +29,19 @@ def up(
     secure: Annotated[bool, typer.Option("--secure", help="SASL_SSL (SCRAM-SHA-512) over TLS from a CA made for "
                                          "the stack, ACLs of topics/acls.yaml enforced; dev.env is the operator's "
                                          "(super user), principals/<user>.env each component's")] = False,
+    brokers: Annotated[int, typer.Option("--brokers", help="Kafka nodes: 1, or 3 for a KRaft cluster whose topics "
+                                         "get 3 replicas and min.insync.replicas=2 (written to dev.env)")] = 1,
+    registry_storage: Annotated[Optional[str], typer.Option(
+        "--registry-storage", help="Where the registry keeps schemas: kafkasql (a journal topic on the stack's "
+        "brokers; ids survive a registry restart) or mem (gone with the process)",
+        show_default="kafkasql; mem with --secure")] = None,
 ) -> None:
-    """Start Kafka (KRaft, single node) and Apicurio Registry; harmless if already running."""
+    """Start Kafka (KRaft: one node, or a 3-node cluster) and Apicurio Registry; harmless if already running."""
     stack = DevStack(state_dir)
     already = stack.is_up()
     info = stack.up(progress=lambda m: console.print(f"[dim]{m}[/]"), kafka_port=kafka_port,
-                    registry_port=registry_port, secure=secure)
+                    registry_port=registry_port, secure=secure, brokers=brokers,
+                    registry_storage=registry_storage)  # type: ignore[arg-type]
     console.print("already running" if already else "[green]started[/]")
     for key, value in info.env().items():
         console.print(f"{key}={value}")
@@ -55,7 +62,11 @@ def status(state_dir: StateDir = None) -> None:
         console.print("nothing runs (no local stack in " + str(stack.state_dir) + ")")
         return
     table = Table("service", "pid", "state", "address", "log")
-    addresses = {"kafka": info.bootstrap_servers, "registry": info.schema_registry_url}
+    addresses = {"kafka": info.bootstrap_servers,
+                 "registry": f"{info.schema_registry_url} (storage: {info.registry_storage})"}
+    for node in info.nodes:
+        addresses[f"kafka-{node['node_id']}"] = (f"127.0.0.1:{node['port']} "
+                                                 f"(node {node['node_id']}, controller :{node['controller_port']})")
     for name, record in info.processes.items():
         table.add_row(
             name,
@@ -65,6 +76,9 @@ def status(state_dir: StateDir = None) -> None:
             record.log,
         )
     console.print(table)
+    if info.brokers > 1:
+        console.print(f"cluster: {info.brokers} KRaft nodes (broker+controller each); topics get "
+                      f"{info.topic_replication_factor} replicas, min.insync.replicas={info.topic_min_insync_replicas}")
     if info.secure:
         console.print(f"security: SASL_SSL, SCRAM-SHA-512, ACLs enforced; CA {info.ca_location}; "
                       f"principals' settings in {info.principals_dir}")

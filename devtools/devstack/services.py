@@ -1,17 +1,14 @@
-"""How to configure, start and probe the broker and the registry."""
+"""How to configure, start and probe a Kafka node (the registry: :mod:`devtools.devstack.registry`)."""
 
 from __future__ import annotations
 
 import base64
-import json
 import shutil
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
 
 from devtools.devstack import artifacts, process
 from devtools.devstack.exceptions import ServiceStartError
@@ -20,8 +17,6 @@ from devtools.devstack.tls import BROKER_NAME, StackTls
 from devtools.devstack.tools import find_java
 
 KAFKA_MIN_JAVA = 17
-# Apicurio Registry 3.3 is compiled for Java 21 (class file version 65).
-APICURIO_MIN_JAVA = 21
 SCRAM_MECHANISM = "SCRAM-SHA-512"
 
 _LOG4J2 = """status = warn
@@ -52,8 +47,47 @@ def kraft_cluster_id() -> str:
             return cid
 
 
-def kafka_properties(data_dir: Path, port: int, controller_port: int, secure: "SecureBroker | None" = None) -> str:
-    """A single-node combined broker+controller (KRaft) for development and tests.
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft node (combined broker and controller) of the stack, and where it listens.
+
+    ``relay_port``/``relay_target_port``: an extra PLAINTEXT listener on
+    ``relay_target_port`` that advertises ``relay_port`` instead. A client that
+    bootstraps from the relay ports reaches the cluster only through whatever
+    forwards ``relay_port`` to ``relay_target_port`` (a test's TCP relay), so
+    stopping that relay cuts this one client off and nobody else.
+    """
+
+    node_id: int
+    port: int
+    controller_port: int
+    relay_port: int | None = None
+    relay_target_port: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"node_id": self.node_id, "port": self.port, "controller_port": self.controller_port,
+                "relay_port": self.relay_port, "relay_target_port": self.relay_target_port}
+
+
+def quorum_voters(nodes: list[KafkaNode]) -> str:
+    """``controller.quorum.voters`` of a static quorum: every node votes."""
+    return ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in nodes)
+
+
+def kafka_properties(data_dir: Path, port: int, controller_port: int, secure: "SecureBroker | None" = None, *,
+                     node_id: int = 1, voters: str | None = None, replicas: int = 1,
+                     relay: tuple[int, int] | None = None) -> str:
+    """A combined broker+controller (KRaft) node for development and tests.
+
+    Alone (the default) it is the whole cluster. In a cluster (``voters`` names
+    every node, ``replicas`` = the node count) the internal topics are made with
+    ``replicas`` replicas and the defaults are Kafka's production ones: a topic
+    created without a replication factor gets ``replicas``, and writes with
+    ``acks=all`` need two in-sync replicas (``min.insync.replicas=2``), so no
+    acknowledged record lives on one disk only.
+
+    ``relay``: ``(listen_port, advertised_port)`` of an extra PLAINTEXT listener
+    (see :class:`KafkaNode`).
 
     With ``secure``: clients and the broker itself use SASL_SSL with SCRAM-SHA-512
     on ``port``; the controller listener takes only mutual TLS (SCRAM credentials
@@ -61,24 +95,34 @@ def kafka_properties(data_dir: Path, port: int, controller_port: int, secure: "S
     there); the StandardAuthorizer denies what no ACL allows.
     """
     client = "SASL_SSL" if secure else "PLAINTEXT"
+    min_isr = min(2, replicas)
+    listeners = f"{client}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}"
+    advertised = f"{client}://127.0.0.1:{port}"
+    protocols = f"CONTROLLER:{'SSL' if secure else 'PLAINTEXT'},{client}:{client}"
+    if relay is not None:
+        listeners += f",RELAY://127.0.0.1:{relay[0]}"
+        advertised += f",RELAY://127.0.0.1:{relay[1]}"
+        protocols += ",RELAY:PLAINTEXT"
     props = f"""process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners={client}://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners={client}://127.0.0.1:{port}
+node.id={node_id}
+controller.quorum.voters={voters or f"{node_id}@127.0.0.1:{controller_port}"}
+listeners={listeners}
+advertised.listeners={advertised}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name={client}
-listener.security.protocol.map=CONTROLLER:{"SSL" if secure else "PLAINTEXT"},{client}:{client}
+listener.security.protocol.map={protocols}
 log.dirs={data_dir}
 num.partitions=3
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+default.replication.factor={replicas}
+min.insync.replicas={min_isr}
+offsets.topic.replication.factor={replicas}
 offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor={replicas}
+transaction.state.log.min.isr={min_isr}
 transaction.state.log.num.partitions=6
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.replication.factor={replicas}
+share.coordinator.state.topic.min.isr={min_isr}
 group.initial.rebalance.delay.ms=0
 log.segment.bytes=67108864
 log.retention.check.interval.ms=60000
@@ -122,23 +166,41 @@ class SecureBroker:
 
 
 class KafkaBroker:
-    """A KRaft broker process on loopback, data in ``state_dir/kafka``."""
+    """A KRaft node's process on loopback, data in ``state_dir/<name>`` (``kafka``, or ``kafka-<id>`` in a cluster).
 
-    def __init__(self, state_dir: Path, port: int, controller_port: int, secure: SecureBroker | None = None) -> None:
+    ``cluster``: every node of a multi-node stack (this one included, found by
+    ``node_id``); without it the node is a single-node cluster of its own.
+    """
+
+    def __init__(self, state_dir: Path, port: int, controller_port: int, secure: SecureBroker | None = None, *,
+                 node_id: int = 1, cluster: list[KafkaNode] | None = None, heap: str = "1g") -> None:
         self.state_dir = state_dir
         self.port = port
         self.controller_port = controller_port
         self.secure = secure
-        self.data_dir = state_dir / "kafka" / "data"
-        self.config = state_dir / "kafka" / "server.properties"
-        self.log = state_dir / "logs" / "kafka.log"
+        self.node_id = node_id
+        self.cluster = cluster
+        self.heap = heap
+        self.name = f"kafka-{node_id}" if cluster else "kafka"
+        self.home = state_dir / self.name
+        self.data_dir = self.home / "data"
+        self.config = self.home / "server.properties"
+        self.log = state_dir / "logs" / f"{self.name}.log"
+
+    def _properties(self) -> str:
+        if not self.cluster:
+            return kafka_properties(self.data_dir, self.port, self.controller_port, self.secure)
+        me = next(n for n in self.cluster if n.node_id == self.node_id)
+        relay = (me.relay_target_port, me.relay_port) if me.relay_port and me.relay_target_port else None
+        return kafka_properties(self.data_dir, self.port, self.controller_port, self.secure, node_id=self.node_id,
+                                voters=quorum_voters(self.cluster), replicas=len(self.cluster), relay=relay)
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def _java_argv(self, java: str, libs: Path, main: str, *args: str, heap: str = "256m") -> list[str]:
-        log4j = self.state_dir / "kafka" / "log4j2.properties"
+        log4j = self.home / "log4j2.properties"
         return [
             java,
             f"-Xmx{heap}",
@@ -151,19 +213,19 @@ class KafkaBroker:
             *args,
         ]
 
-    def prepare(self, fresh: bool = True, progress=print) -> tuple[str, Path]:
+    def prepare(self, fresh: bool = True, progress=print, cluster_id: str | None = None) -> tuple[str, Path]:
         java = find_java(KAFKA_MIN_JAVA, f"Apache Kafka {artifacts.KAFKA_VERSION}")
         libs = artifacts.kafka_libs(progress)
-        (self.state_dir / "kafka").mkdir(parents=True, exist_ok=True)
-        (self.state_dir / "kafka" / "log4j2.properties").write_text(
-            _LOG4J2.format(log=self.state_dir / "logs" / "kafka-server.log")
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "log4j2.properties").write_text(
+            _LOG4J2.format(log=self.state_dir / "logs" / f"{self.name}-server.log")
         )
         if fresh and self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         # Holds the broker's SCRAM password when secure: owner-only either way.
-        write_private(self.config, kafka_properties(self.data_dir, self.port, self.controller_port, self.secure).encode())
+        write_private(self.config, self._properties().encode())
         if not (self.data_dir / "meta.properties").exists():
-            cid = kraft_cluster_id()
+            cid = cluster_id or kraft_cluster_id()
             args = ["format", "-t", cid, "-c", str(self.config)]
             if self.secure is not None:
                 # The two super users' SCRAM credentials go into the bootstrap metadata: the broker
@@ -185,7 +247,7 @@ class KafkaBroker:
         The storage tool takes SCRAM passwords only as arguments; in an argument
         file they stay out of ``ps`` and ``/proc/<pid>/cmdline``.
         """
-        argfile = self.state_dir / "kafka" / "format.args"
+        argfile = self.home / "format.args"
         # The java launcher splits an argfile on white space; no argument here holds any.
         write_private(argfile, "\n".join(argv[1:]).encode())
         try:
@@ -193,10 +255,11 @@ class KafkaBroker:
         finally:
             argfile.unlink(missing_ok=True)
 
-    def start(self, fresh: bool = True, progress=print) -> process.ProcessRecord:
-        java, libs = self.prepare(fresh=fresh, progress=progress)
-        argv = self._java_argv(java, libs, "kafka.Kafka", str(self.config), heap="1g")
-        return process.start("kafka", argv, self.log)
+    def start(self, fresh: bool = True, progress=print, cluster_id: str | None = None) -> process.ProcessRecord:
+        """Start the node; ``fresh`` formats its storage anew (all nodes of a cluster share ``cluster_id``)."""
+        java, libs = self.prepare(fresh=fresh, progress=progress, cluster_id=cluster_id)
+        argv = self._java_argv(java, libs, "kafka.Kafka", str(self.config), heap=self.heap)
+        return process.start(self.name, argv, self.log)
 
     def wait_ready(self, record: process.ProcessRecord, timeout: float = 90.0) -> None:
         """Wait until the broker answers a metadata request (polls with the delays of ``process.POLL``)."""
@@ -216,10 +279,11 @@ class KafkaBroker:
             nonlocal last_error
             if not process.is_running(record):
                 raise ServiceStartError(
-                    f"Kafka exited during start-up; last log lines:\n{process.log_tail(record.log)}", service="kafka"
-                )
+                    f"Kafka ({self.name}) exited during start-up; last log lines:\n{process.log_tail(record.log)}",
+                    service=self.name)
             try:
-                return bool(admin.list_topics(timeout=2).brokers)
+                # A cluster's node is ready once it sees every node (it then serves their partitions too).
+                return len(admin.list_topics(timeout=2).brokers) >= (len(self.cluster) if self.cluster else 1)
             except KafkaException as exc:  # while the listener comes up
                 last_error = str(exc)
                 return False
@@ -231,67 +295,3 @@ class KafkaBroker:
             service="kafka",
         )
 
-
-class ApicurioRegistry:
-    """Apicurio Registry 3.x (in-memory storage) with its Confluent-compatible API."""
-
-    CCOMPAT_PATH = "/apis/ccompat/v7"
-
-    def __init__(self, state_dir: Path, port: int, management_port: int) -> None:
-        self.state_dir = state_dir
-        self.port = port
-        self.management_port = management_port
-        self.log = state_dir / "logs" / "registry.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{self.CCOMPAT_PATH}"
-
-    def start(self, progress=print) -> process.ProcessRecord:
-        java = find_java(APICURIO_MIN_JAVA, f"Apicurio Registry {artifacts.APICURIO_VERSION}", "EGOV_REGISTRY_JAVA_HOME")
-        home = artifacts.apicurio_home(progress)
-        argv = [
-            java,
-            "-Xmx512m",
-            "-Dquarkus.http.host=127.0.0.1",
-            f"-Dquarkus.http.port={self.port}",
-            "-Dquarkus.management.host=127.0.0.1",
-            f"-Dquarkus.management.port={self.management_port}",
-            # Tests and `schemas check` delete what they registered.
-            "-Dapicurio.rest.deletion.artifact.enabled=true",
-            "-Dapicurio.rest.deletion.artifact-version.enabled=true",
-            "-Dapicurio.rest.deletion.group.enabled=true",
-            "-Dquarkus.log.level=WARN",
-            "-Dquarkus.log.category.\"io.apicurio\".level=INFO",
-            "-jar",
-            str(home / "quarkus-run.jar"),
-        ]
-        return process.start("registry", argv, self.log, cwd=self.state_dir)
-
-    def wait_ready(self, record: process.ProcessRecord, timeout: float = 120.0) -> None:
-        """Wait until the health endpoint says UP and the ccompat API answers (polls with the delays of ``process.POLL``)."""
-        last_error = "no answer"
-        with httpx.Client(timeout=2.0) as client:
-
-            def ready() -> bool:
-                nonlocal last_error
-                if not process.is_running(record):
-                    raise ServiceStartError(
-                        f"the registry exited during start-up; last log lines:\n{process.log_tail(record.log)}",
-                        service="registry",
-                    )
-                try:
-                    health = client.get(f"http://127.0.0.1:{self.management_port}/health/ready")
-                    if health.status_code == 200 and json.loads(health.text).get("status") == "UP":
-                        if client.get(f"{self.url}/subjects").status_code == 200:
-                            return True
-                    last_error = f"health answered {health.status_code}"
-                except (httpx.HTTPError, ValueError) as exc:
-                    last_error = str(exc)
-                return False
-
-            if process.POLL.wait_until(ready, timeout):
-                return
-        raise ServiceStartError(
-            f"the registry was not ready within {timeout}s ({last_error}); log: {record.log}", service="registry"
-        )

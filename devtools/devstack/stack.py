@@ -1,8 +1,14 @@
-"""The broker and the registry together, with their state on disk.
+"""The brokers and the registry together, with their state on disk.
 
 State lives in ``state_dir`` (default ``.egov``): ``dev.json`` records what
 runs (PIDs with their start times, ports), ``dev.env`` holds the ``EGOV_*``
 connection settings for every other command, ``logs/`` the service logs.
+
+One node (the default) or three (``brokers=3``): a KRaft cluster of combined
+broker+controller nodes with a static quorum, whose topics are made with three
+replicas and ``min.insync.replicas=2`` (written to ``dev.env`` as settings, so
+``topics apply`` and the processors' changelogs follow them). The registry keeps
+its schemas in a journal topic on those brokers (KafkaSQL) unless told ``mem``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,11 @@ from bus.private_files import write_private
 from devtools.devstack import process
 from devtools.devstack import secure as secure_stack
 from devtools.devstack.exceptions import DevStackError
-from devtools.devstack.services import ApicurioRegistry, KafkaBroker
+from devtools.devstack.registry import REGISTRY_STORAGES, ApicurioRegistry, RegistryStorage, create_journal_topics
+from devtools.devstack.services import KafkaBroker, KafkaNode, kraft_cluster_id
+
+#: Node counts ``dev up --brokers`` starts: one, or a cluster that keeps acks=all writes with one node down.
+BROKER_COUNTS = (1, 3)
 
 
 @dataclass
@@ -35,6 +45,35 @@ class StackInfo:
     ca_location: str | None = None
     #: One owner-only ``<user>.env`` per principal of topics/acls.yaml the stack created.
     principals_dir: str | None = None
+    #: How many KRaft nodes run; ``nodes`` lists each (see :class:`KafkaNode`), empty for one node.
+    brokers: int = 1
+    nodes: list[dict] = field(default_factory=list)
+    registry_storage: str = "mem"
+    #: The relay listeners' addresses (``up(relay=True)``), for a client a test can cut off.
+    relay_bootstrap_servers: str | None = None
+
+    @property
+    def topic_replication_factor(self) -> int:
+        return 3 if self.brokers >= 3 else self.brokers
+
+    @property
+    def topic_min_insync_replicas(self) -> int:
+        return min(2, self.topic_replication_factor)
+
+    def kafka_nodes(self) -> list[KafkaNode]:
+        if not self.nodes:
+            return [KafkaNode(1, self.kafka_port, self.kafka_controller_port)]
+        return [KafkaNode(**n) for n in self.nodes]
+
+    def node_process(self, node_id: int | None = None) -> str:
+        """The name of a node's process in :attr:`processes` (``kafka``, or ``kafka-<id>`` in a cluster)."""
+        if not self.nodes:
+            if node_id not in (None, 1):
+                raise DevStackError(f"the stack runs one Kafka node; there is no node {node_id}")
+            return "kafka"
+        if node_id is None or node_id not in {n["node_id"] for n in self.nodes}:
+            raise DevStackError(f"name a node of the cluster: {', '.join(str(n['node_id']) for n in self.nodes)}")
+        return f"kafka-{node_id}"
 
     def env(self) -> dict[str, str]:
         """The connection settings every command reads (secure: the operator's, without its password)."""
@@ -44,6 +83,10 @@ class StackInfo:
             # A developer's publishers may register their schemas; a region's never do (principals' files).
             "EGOV_SCHEMA_AUTO_REGISTER": "true",
         }
+        if self.brokers > 1:
+            # What `topics apply` and the processors' changelogs create on this cluster.
+            env["EGOV_TOPIC_REPLICATION_FACTOR"] = str(self.topic_replication_factor)
+            env["EGOV_TOPIC_MIN_INSYNC_REPLICAS"] = str(self.topic_min_insync_replicas)
         if self.secure:
             env.update({
                 "EGOV_SECURITY_PROTOCOL": "SASL_SSL",
@@ -107,47 +150,83 @@ class DevStack:
     # -- lifecycle ----------------------------------------------------------
 
     def up(self, progress=print, kafka_port: int | None = None, registry_port: int | None = None,
-           secure: bool = False) -> StackInfo:
-        """Start both services unless they already run; return where they listen.
+           secure: bool = False, brokers: int = 1, registry_storage: RegistryStorage | None = None,
+           relay: bool = False) -> StackInfo:
+        """Start the brokers and the registry unless they already run; return where they listen.
+
+        ``brokers``: 1, or 3 for a KRaft cluster whose topics get three replicas
+        and ``min.insync.replicas=2``. ``registry_storage``: ``kafkasql`` (the
+        default: schemas and ids survive a registry restart) or ``mem``.
+        ``relay``: each node also gets a listener advertised on a relay port
+        (:class:`KafkaNode`), for tests that cut one client's network.
 
         ``secure``: the broker takes only SASL_SSL (SCRAM-SHA-512, TLS from a CA
         made for this stack) and denies what no ACL allows; the stack creates
         the principals of ``topics/acls.yaml`` with their ACLs and writes each
         one's settings to ``principals/<user>.env`` (see :mod:`devtools.devstack.secure`).
+        The secured stack runs one node and keeps the registry in memory.
         """
+        if brokers not in BROKER_COUNTS:
+            raise DevStackError(f"--brokers must be one of {', '.join(map(str, BROKER_COUNTS))}, not {brokers}")
+        if secure and (brokers != 1 or relay):
+            raise DevStackError("the secured stack runs one broker; --brokers 3 is for a plaintext stack")
+        storage = registry_storage or ("mem" if secure else "kafkasql")
+        if storage not in REGISTRY_STORAGES:
+            raise DevStackError(f"--registry-storage must be one of {', '.join(REGISTRY_STORAGES)}, not {storage}")
+        if secure and storage != "mem":
+            raise DevStackError("the secured stack keeps its registry in memory (--registry-storage mem)")
         info = self.info()
         if info is not None and self.is_up():
-            if info.secure != secure:
-                raise DevStackError(
-                    f"a {'secured' if info.secure else 'plaintext'} stack already runs in {self.state_dir}; "
-                    "run `egov-bus dev down` first")
+            if info.secure != secure or info.brokers != brokers:
+                running = f"{'secured' if info.secure else 'plaintext'} stack of {info.brokers} broker(s)"
+                raise DevStackError(f"a {running} already runs in {self.state_dir}; run `egov-bus dev down` first")
             return info
         if info is not None:
             # A previous stack died partly: stop what is left before starting anew.
             self.down()
-        ports = [kafka_port or process.free_port(), process.free_port(), registry_port or process.free_port()]
-        ports.append(process.free_port())
+        nodes = [KafkaNode(node_id=n, port=(kafka_port if n == 1 and kafka_port else process.free_port()),
+                           controller_port=process.free_port(),
+                           relay_port=process.free_port() if relay else None,
+                           relay_target_port=process.free_port() if relay else None)
+                 for n in range(1, brokers + 1)]
+        registry_ports = (registry_port or process.free_port(), process.free_port())
         security = secure_stack.prepare(self.state_dir) if secure else None
-        broker = KafkaBroker(self.state_dir, ports[0], ports[1], security)
-        registry = ApicurioRegistry(self.state_dir, ports[2], ports[3])
+        cluster = nodes if brokers > 1 else None
+        nodes_of = [KafkaBroker(self.state_dir, n.port, n.controller_port, security, node_id=n.node_id,
+                                cluster=cluster, heap="1g" if brokers == 1 else "768m") for n in nodes]
+        bootstrap = ",".join(b.bootstrap_servers for b in nodes_of)
+        registry = ApicurioRegistry(self.state_dir, *registry_ports, storage=storage, bootstrap_servers=bootstrap)
         info = StackInfo(
-            bootstrap_servers=broker.bootstrap_servers,
+            bootstrap_servers=bootstrap,
             schema_registry_url=registry.url,
-            kafka_port=ports[0],
-            kafka_controller_port=ports[1],
-            registry_port=ports[2],
-            registry_management_port=ports[3],
+            kafka_port=nodes[0].port,
+            kafka_controller_port=nodes[0].controller_port,
+            registry_port=registry_ports[0],
+            registry_management_port=registry_ports[1],
             secure=secure,
             ca_location=str(security.tls.ca_pem) if security else None,
             principals_dir=str(secure_stack.principals_dir(self.state_dir)) if security else None,
+            brokers=brokers,
+            nodes=[n.to_dict() for n in nodes] if cluster else [],
+            registry_storage=storage,
+            relay_bootstrap_servers=",".join(f"127.0.0.1:{n.relay_port}" for n in nodes) if relay else None,
         )
         try:
-            # Start both before waiting on either: their JVMs warm up in parallel.
-            info.processes["kafka"] = broker.start(progress=progress)
-            self._write(info)
-            info.processes["registry"] = registry.start(progress=progress)
-            self._write(info)
-            broker.wait_ready(info.processes["kafka"])
+            cluster_id = kraft_cluster_id()
+            for broker in nodes_of:
+                info.processes[broker.name] = broker.start(progress=progress, cluster_id=cluster_id)
+                self._write(info)
+            if storage == "mem":
+                # Start the registry before waiting on the brokers: their JVMs warm up in parallel.
+                info.processes["registry"] = registry.start(progress=progress)
+                self._write(info)
+            for broker in nodes_of:
+                broker.wait_ready(info.processes[broker.name])
+            if storage == "kafkasql":
+                # The journal's topics first, as the stack wants them (one partition, replicated).
+                create_journal_topics(bootstrap, info.topic_replication_factor, info.topic_min_insync_replicas)
+                info.processes["registry"] = registry.start(progress=progress)
+                self._write(info)
             registry.wait_ready(info.processes["registry"])
             if security is not None:
                 secure_stack.create_principals(self.state_dir, info.bootstrap_servers, info.schema_registry_url,
@@ -171,20 +250,46 @@ class DevStack:
         secure_stack.forget(self.state_dir)
         return stopped
 
-    # -- for reliability tests: stop and restart the broker, keeping data -----
+    # -- for reliability tests: stop and restart a node or the registry, keeping their data ----
 
-    def stop_broker(self, hard: bool = False) -> None:
+    def _broker(self, info: StackInfo, node_id: int | None) -> KafkaBroker:
+        security = secure_stack.super_users(self.state_dir) if info.secure else None
+        nodes = info.kafka_nodes()
+        node = nodes[0] if node_id is None else next(n for n in nodes if n.node_id == node_id)
+        cluster = nodes if info.nodes else None
+        return KafkaBroker(self.state_dir, node.port, node.controller_port, security, node_id=node.node_id,
+                           cluster=cluster, heap="1g" if info.brokers == 1 else "768m")
+
+    def stop_broker(self, node_id: int | None = None, hard: bool = False) -> None:
+        """Stop one Kafka node: SIGTERM (a controlled shutdown: it hands its leaderships over) or, ``hard``, SIGKILL."""
         info = self._require()
-        record = info.processes["kafka"]
+        record = info.processes[info.node_process(node_id)]
         process.kill(record) if hard else process.stop(record)
 
-    def start_broker(self) -> None:
+    def start_broker(self, node_id: int | None = None) -> None:
+        """Start a stopped node again on its data and wait until it answers (seeing every other node)."""
         info = self._require()
-        security = secure_stack.super_users(self.state_dir) if info.secure else None
-        broker = KafkaBroker(self.state_dir, info.kafka_port, info.kafka_controller_port, security)
-        info.processes["kafka"] = broker.start(fresh=False)
+        broker = self._broker(info, node_id)
+        info.processes[broker.name] = broker.start(fresh=False)
         self._write(info)
-        broker.wait_ready(info.processes["kafka"])
+        broker.wait_ready(info.processes[broker.name])
+
+    def _registry(self, info: StackInfo) -> ApicurioRegistry:
+        return ApicurioRegistry(self.state_dir, info.registry_port, info.registry_management_port,
+                                storage=info.registry_storage, bootstrap_servers=info.bootstrap_servers)  # type: ignore[arg-type]
+
+    def stop_registry(self) -> None:
+        """Stop the registry (SIGTERM); with KafkaSQL storage its schemas stay in the journal topic."""
+        info = self._require()
+        process.stop(info.processes["registry"])
+
+    def start_registry(self) -> None:
+        """Start the registry again on the same ports and wait until it serves (KafkaSQL: the journal replayed)."""
+        info = self._require()
+        registry = self._registry(info)
+        info.processes["registry"] = registry.start()
+        self._write(info)
+        registry.wait_ready(info.processes["registry"])
 
     def _require(self) -> StackInfo:
         info = self.info()

@@ -130,7 +130,7 @@ def ensure_compacted_topics(settings: EgovSettings, names: list[str], partitions
     missing = [
         NewTopic(name, num_partitions=partitions, replication_factor=replication, config={
             "cleanup.policy": "compact",
-            "min.insync.replicas": str(min(2, replication)),
+            "min.insync.replicas": str(min(settings.topic_min_insync_replicas or 2, replication)),
         })
         for name in names
         if name not in existing

@@ -13,7 +13,8 @@ import pytest
 
 from devtools.devstack import process
 from devtools.devstack.exceptions import ServiceStartError
-from devtools.devstack.services import ApicurioRegistry, KafkaBroker
+from devtools.devstack.registry import ApicurioRegistry
+from devtools.devstack.services import KafkaBroker
 from devtools.tools import installers
 from devtools.tools.exceptions import ToolInstallError
 
@@ -43,7 +44,7 @@ def test_a_broker_that_exits_during_start_up_is_reported_with_its_log(tmp_path: 
     log = tmp_path / "kafka.log"
     record = process.start("kafka", [sys.executable, "-c", "print('no storage formatted')"], log)
     broker = KafkaBroker(tmp_path, process.free_port(), process.free_port())
-    with pytest.raises(ServiceStartError, match="Kafka exited during start-up") as caught:
+    with pytest.raises(ServiceStartError, match=r"Kafka \(kafka\) exited during start-up") as caught:
         broker.wait_ready(record, timeout=30)
     assert "no storage formatted" in str(caught.value)
     assert caught.value.fields == {"service": "kafka"}
