@@ -27,10 +27,12 @@ err_console = Console(stderr=True)
 
 def _settings():
     from bus.kafka.connectivity import check_connection
+    from bus.serde import check_registry
     from bus.settings import load_settings
 
     # A refused credential stops a publisher at once; an unreachable broker does not: the spool takes over.
-    return check_connection(load_settings(), unreachable_ok=True)
+    # The registry must answer: without it no event can be encoded, so none could be spooled either.
+    return check_registry(check_connection(load_settings(), unreachable_ok=True))
 
 
 def _logging(level: str) -> None:

@@ -98,10 +98,11 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from bus.kafka.connectivity import check_connection
+        from bus.serde import check_registry
         from bus.settings import load_settings
         from processors.views.read import load_view
 
-        rows = load_view(check_connection(load_settings()), name, prefix=prefix, province=province, region=region, theme=theme)
+        rows = load_view(check_registry(check_connection(load_settings())), name, prefix=prefix, province=province, region=region, theme=theme)
         table = Table(*(list(rows[0]) if rows else ["(no rows)"]))
         for row in rows[:limit]:
             table.add_row(*(("" if v is None else str(v)) for v in row.values()))
@@ -154,10 +155,11 @@ def register(app: typer.Typer) -> None:
         from prometheus_client import start_http_server
 
         from bus.kafka.connectivity import check_connection
+        from bus.serde import check_registry
         from bus.settings import load_settings
         from processors.app import build_app
 
-        settings = check_connection(load_settings())
+        settings = check_registry(check_connection(load_settings()))
         if settings.metrics_port is not None:
             start_http_server(settings.metrics_port, addr="0.0.0.0")
         faust_app = build_app(settings, topic_prefix=topic_prefix, rules_path=rules)

@@ -11,6 +11,7 @@ from bus.serde.exceptions import (
     AvroDecodeError,
     AvroEncodeError,
     RegistryError,
+    RegistryUnavailableError,
     SerdeError,
     TruncatedPayloadError,
     UnknownSchemaError,
@@ -19,6 +20,7 @@ from bus.serde.exceptions import (
 )
 from bus.serde.registry import (
     SubjectNameStrategy,
+    check_registry,
     make_registry_client,
     registry_call,
     registry_error,
@@ -43,6 +45,8 @@ __all__ = [
     "AvroDecodeError",
     "AvroEncodeError",
     "RegistryError",
+    "RegistryUnavailableError",
+    "check_registry",
     "MAGIC_BYTE",
     "pack_header",
     "unpack_header",

@@ -31,5 +31,9 @@ class RegistryError(SerdeError):
     """The schema registry refused a request or could not be reached in time."""
 
 
+class RegistryUnavailableError(RegistryError):
+    """The schema registry did not answer (nothing listening, a timeout, a name that does not resolve)."""
+
+
 class SchemaNotRegisteredError(UnknownSchemaError):
     """A publisher that may only look schemas up found its schema missing (the operator registers schemas)."""

@@ -43,6 +43,7 @@ def tail(
     from rich.console import Console
 
     from bus.kafka.connectivity import check_connection
+    from bus.serde import check_registry
     from bus.settings import load_settings
     from bus.subscriber.render import event_line, undecodable_line
     from bus.subscriber.records import Undecodable
@@ -54,7 +55,7 @@ def tail(
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     shown = 0
     sub = Subscriber(
-        check_connection(load_settings()),
+        check_registry(check_connection(load_settings())),
         f"egov-bus-tail-{uuid.uuid4().hex}",
         [theme],
         topic_prefix=prefix,

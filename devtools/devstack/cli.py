@@ -95,8 +95,11 @@ def down(state_dir: StateDir = None) -> None:
 @app.command("env")
 def env(state_dir: StateDir = None) -> None:
     """Print `export` lines for the running stack (eval \"$(egov-bus dev env)\")."""
-    info = DevStack(state_dir).info()
+    stack = DevStack(state_dir)
+    info = stack.info()
     if info is None:
+        # On stderr: `eval "$(egov-bus dev env)"` must not evaluate the message.
+        typer.echo(f"error: no local stack in {stack.state_dir} — start one with egov-bus dev up", err=True)
         raise typer.Exit(1)
     for key, value in info.env().items():
         typer.echo(f"export {key}={value}")

@@ -35,6 +35,7 @@ def dashboard(
     import uvicorn
 
     from bus.kafka.connectivity import check_connection
+    from bus.serde import check_registry
     from bus.settings import load_settings
     from processors.api.access import TokenStore
     from processors.api.app import build_app
@@ -43,6 +44,7 @@ def dashboard(
     # The tokens are checked here, before anything listens: a bad file stops the start with its entry named.
     app_ = build_app(settings, prefix=prefix, public=public)
     check_connection(settings)
+    check_registry(settings)
     base = f"http://{host}:{port}"
     typer.echo(f"dashboard: {base}/   views API: {base}/views   health: {base}/healthz", err=False)
     if public:

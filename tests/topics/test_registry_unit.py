@@ -84,5 +84,5 @@ def test_no_answer_is_the_serde_registry_error_naming_the_subject() -> None:
     [subject] = _subjects()
     with pytest.raises(RegistryError) as info:
         check(DownRegistry(), [subject])
-    assert str(info.value).startswith(f"reading {subject.subject}: the registry did not answer: ConnectionRefusedError")
+    assert str(info.value).startswith(f"cannot reach the schema registry (reading {subject.subject}: Connection refused)")
     assert info.value.fields == {"status": None, "subject": subject.subject}

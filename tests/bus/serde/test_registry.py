@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from confluent_kafka.schema_registry import SchemaRegistryError
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import MockSchemaRegistryClient
@@ -11,8 +12,10 @@ from bus.serde import (
     AvroDeserializer,
     AvroSerializer,
     RegistryError,
+    RegistryUnavailableError,
     SerdeError,
     UnknownSchemaError,
+    check_registry,
     registry_call,
     registry_error,
     topic_record_name_strategy,
@@ -50,9 +53,19 @@ def test_another_answer_is_registry_error_with_status_and_code() -> None:
 
 def test_no_answer_is_registry_error_without_status() -> None:
     err = registry_error("fetching schema id 7", ConnectionRefusedError(111, "Connection refused"), schema_id=7)
-    assert type(err) is RegistryError
-    assert str(err) == "fetching schema id 7: the registry did not answer: ConnectionRefusedError: [Errno 111] Connection refused"
+    assert type(err) is RegistryUnavailableError
+    assert str(err) == ("cannot reach the schema registry (fetching schema id 7: Connection refused) — is the stack up? "
+                        "egov-bus dev up (or check EGOV_SCHEMA_REGISTRY_URL)")
     assert err.fields == {"status": None, "schema_id": 7}
+
+
+def test_no_answer_names_the_registry_base_url_of_the_failed_request() -> None:
+    request = httpx.Request("GET", "http://10.0.0.7:8081/apis/ccompat/v7/subjects/s/versions/latest")
+    err = registry_error("reading s", httpx.ConnectError("[Errno 111] Connection refused", request=request))
+    assert str(err) == ("cannot reach the schema registry at http://10.0.0.7:8081/apis/ccompat/v7 (reading s: Connection "
+                        "refused) — is the stack up? egov-bus dev up (or check EGOV_SCHEMA_REGISTRY_URL)")
+    timeout = registry_error("reading s", httpx.ReadTimeout("timed out", request=request))
+    assert "(reading s: no answer within the timeout: timed out)" in str(timeout)
 
 
 def test_every_mapped_error_is_in_the_hierarchy() -> None:
@@ -92,10 +105,42 @@ def test_serde_raises_the_same_mapping() -> None:
     with pytest.raises(RegistryError) as de:
         AvroDeserializer(registry)(b"\x00\x00\x00\x00\x07\x02")
     assert de.value.fields == {"status": None, "schema_id": 7}
-    assert str(de.value).startswith("fetching schema id 7: the registry did not answer: ")
+    assert str(de.value).startswith("cannot reach the schema registry (fetching schema id 7: Connection refused)")
 
 
 def test_serde_refuses_a_strategy_that_is_not_callable() -> None:
     with pytest.raises(SerdeError):
         AvroSerializer(MockSchemaRegistryClient({"url": "mock://x"}), {"type": "record", "name": "P", "fields": []},
                        subject_name_strategy="TopicRecordNameStrategy")  # type: ignore[arg-type]
+
+
+class _Settings:
+    schema_registry_url = "http://10.0.0.7:8081/apis/ccompat/v7"
+    request_timeout_s = 10.0
+
+
+class _DownSubjects(MockSchemaRegistryClient):
+    def get_subjects(self, *args, **kwargs):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+class _Refusing(MockSchemaRegistryClient):
+    def get_subjects(self, *args, **kwargs):
+        raise SchemaRegistryError(401, 401, "Unauthorized")
+
+
+def test_check_registry_returns_the_settings_when_it_answers() -> None:
+    settings = _Settings()
+    assert check_registry(settings, MockSchemaRegistryClient({"url": "mock://up"})) is settings
+
+
+def test_check_registry_names_the_configured_url_and_what_to_do() -> None:
+    with pytest.raises(RegistryUnavailableError) as info:
+        check_registry(_Settings(), _DownSubjects({"url": "mock://down"}))
+    assert str(info.value) == ("cannot reach the schema registry at http://10.0.0.7:8081/apis/ccompat/v7 within 10 s "
+                               "(Connection refused) — is the stack up? egov-bus dev up (or check "
+                               "EGOV_SCHEMA_REGISTRY_URL)")
+    with pytest.raises(RegistryError) as refused:
+        check_registry(_Settings(), _Refusing({"url": "mock://refusing"}))
+    assert str(refused.value) == ("the schema registry at http://10.0.0.7:8081/apis/ccompat/v7 refused a request: 401 "
+                                  "Unauthorized — check EGOV_SCHEMA_REGISTRY_URL and EGOV_SCHEMA_REGISTRY_BASIC_AUTH")
