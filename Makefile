@@ -29,8 +29,9 @@ test: $(STAMP) system-deps tools ## Check the import layering (lint-imports), th
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m tests.run -n $(PYTEST_WORKERS)
 
-test-reliability: $(STAMP) system-deps ## Reliability tests only: broker outages (also in make test) and the 1,000,000-event worker memory/restart test (only here)
-	$(BIN)/python -m tests.run -n 1 -m reliability
+test-reliability: $(STAMP) system-deps ## Reliability tests only: broker outages (also in make test), the 1,000,000-event worker memory/restart test, the fault suite and the 30-minute soak on a 3-broker cluster (tests/reliability, docs/reliability.md)
+	EGOV_TEST_SECURE=0 $(BIN)/python -m tests.run -n 1 -m reliability
+	$(BIN)/python -m tests.reliability.report
 
 bench: $(STAMP) ## Benchmarks on a private local stack (results in bench/results/, see docs/benchmarks.md)
 	deploy/bench.sh

@@ -31,7 +31,7 @@ from tests.fixtures.views_oracle import actual_views, comparable, expected_views
 
 #: Offending ids named in one failure line.
 SHOWN = 20
-RESULTS_ENV = "EGOV_RELIABILITY_RESULTS"
+RESULTS_ENV = "EGOV_TEST_RELIABILITY_RESULTS"
 DEFAULT_RESULTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "reliability" / "results.json"
 
 
@@ -182,7 +182,7 @@ def check_spools_empty(spool_paths: Iterable[Path | str], report: CheckReport) -
 
 
 def results_path() -> Path:
-    """Where the results of the fault tests go (``EGOV_RELIABILITY_RESULTS``, else test-artifacts/reliability/)."""
+    """Where the results of the fault tests go (``EGOV_TEST_RELIABILITY_RESULTS``, else test-artifacts/reliability/)."""
     return Path(os.environ.get(RESULTS_ENV) or DEFAULT_RESULTS)
 
 

@@ -58,17 +58,16 @@ class Cluster:
 
     @classmethod
     def start(cls, state_dir, brokers: int = 3) -> "Cluster":
-        """Start a stack of ``brokers`` nodes in ``state_dir`` (the single node when the stack has no cluster mode)."""
+        """Start a stack of ``brokers`` nodes (1 or 3) in ``state_dir``."""
         stack = DevStack(state_dir)
-        try:
-            info = stack.up(brokers=brokers, progress=lambda _m: None)
-        except TypeError:  # a dev stack without --brokers: the single node
-            info = stack.up(progress=lambda _m: None)
+        info = stack.up(brokers=brokers, progress=lambda _m: None)
         env = info.env()
+        durability = {name: int(env[var]) for name, var in (("topic_replication_factor", "EGOV_TOPIC_REPLICATION_FACTOR"),
+                                                              ("topic_min_insync_replicas", "EGOV_TOPIC_MIN_INSYNC_REPLICAS"))
+                      if var in env}
         settings = load_settings(
             env_file=None, bootstrap_servers=info.bootstrap_servers, schema_registry_url=info.schema_registry_url,
-            schema_auto_register=True,
-            topic_replication_factor=int(env["EGOV_TOPIC_REPLICATION_FACTOR"]) if "EGOV_TOPIC_REPLICATION_FACTOR" in env else None,
+            schema_auto_register=True, **durability,
         )
         return cls(stack, info, settings)
 
@@ -126,21 +125,17 @@ class Cluster:
 
     # -- faults ----------------------------------------------------------------------------
 
-    def _node_call(self, method: str, node_id: int | None, **kwargs: Any) -> None:
-        fn = getattr(self.stack, method)
-        fn(**kwargs) if node_id is SINGLE else fn(node_id, **kwargs)
-
     def kill_broker(self, node_id: int | None) -> None:
         """SIGKILL one broker (no controlled shutdown)."""
-        self._node_call("stop_broker", node_id, hard=True)
+        self.stack.stop_broker(node_id, hard=True)
 
     def stop_broker(self, node_id: int | None) -> None:
         """SIGTERM one broker: a controlled shutdown that moves its leaderships first."""
-        self._node_call("stop_broker", node_id, hard=False)
+        self.stack.stop_broker(node_id, hard=False)
 
     def start_broker(self, node_id: int | None) -> None:
         """Restart a stopped broker with its data; returns once it answers."""
-        self._node_call("start_broker", node_id)
+        self.stack.start_broker(node_id)
 
     def rolling_restart(self, on_node: Callable[[int | None, float], None] | None = None) -> None:
         """Each broker in turn: controlled stop, start, wait for full ISRs; ``on_node(id, seconds)`` after each."""

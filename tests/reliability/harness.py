@@ -165,12 +165,14 @@ class FaultBed:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.settings = cluster.settings
         self.prefix = f"flt.{name.replace('_', '-')}.{uuid.uuid4().hex[:8]}"
-        catalog = load_catalog(prefix=self.prefix)
-        if self.settings.topic_replication_factor:
-            catalog = catalog.with_replication_factor(self.settings.topic_replication_factor)
+        # As `egov-bus topics apply` does (topics/cli.py): the cluster's replication from its settings.
+        catalog = load_catalog(prefix=self.prefix).with_durability(self.settings.topic_replication_factor,
+                                                                   self.settings.topic_min_insync_replicas)
         self.catalog = catalog
         self.admin = cluster.admin()
         apply(self.admin, catalog, timeout=60)
+        # Fresh topics elect leaders and fill their ISRs in the background: the processes start on settled ones.
+        cluster.wait_fully_replicated()
         self.registry = make_registry_client(self.settings)
         # The operator registers every schema up front: no publisher needs the registry to register one.
         register(self.registry, desired_subjects(catalog))
@@ -267,8 +269,8 @@ class FaultBed:
 
 
 #: The fault tests' publishing rate (events/s) and how long they publish before the fault.
-RATE = float(os.environ.get("EGOV_FAULT_RATE", "500"))
-WARMUP_S = float(os.environ.get("EGOV_FAULT_WARMUP_S", "15"))
+RATE = float(os.environ.get("EGOV_TEST_FAULT_RATE", "500"))
+WARMUP_S = float(os.environ.get("EGOV_TEST_FAULT_WARMUP_S", "15"))
 #: Publishing goes on this long after the fault's planned end, so the fault falls inside it.
 TAIL_S = 10.0
 
@@ -285,8 +287,11 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
     """
     bed.start_worker()
     sim = bed.start_simulator(rate=rate, duration=WARMUP_S + planned_s + TAIL_S, seed=seed)
-    wait_for(lambda: time.monotonic() - sim.began >= WARMUP_S and bed.committed() > 0, WARMUP_S + 120,
-             "the worker to commit its first events")
+    def warm() -> bool:
+        assert bed.worker is not None and bed.worker.alive(), f"the worker died before the fault\n{bed.worker_log()}"
+        return time.monotonic() - sim.began >= WARMUP_S and bed.committed() > 0
+
+    wait_for(warm, WARMUP_S + 120, "the worker to commit its first events")
     began = time.monotonic()
     log.warning("fault %s begins", fault)
     measured = inject() or {}
