@@ -263,6 +263,7 @@ class Subscriber:
                 raise self._refused(err)
             raise ConsumeError(f"consumer error on {msg.topic()}: {err.str()}", code=err.name(), topic=msg.topic())
         self._brokers_down = None
+        connectivity.outages.up(self._settings)  # a service that enabled the outage log hears the end once
         self._partitions.handed_out(key, msg.offset())
         try:
             item = self._decode(msg)

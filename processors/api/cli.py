@@ -34,7 +34,7 @@ def dashboard(
 
     import uvicorn
 
-    from bus.kafka.connectivity import check_connection
+    from bus.kafka.connectivity import check_connection, outages
     from bus.serde import check_registry
     from bus.settings import load_settings
     from processors.api.access import TokenStore
@@ -45,6 +45,7 @@ def dashboard(
     app_ = build_app(settings, prefix=prefix, public=public)
     check_connection(settings)
     check_registry(settings)
+    outages.enable()  # from here on a lost broker is logged once, and its return once
     base = f"http://{host}:{port}"
     typer.echo(f"dashboard: {base}/   views API: {base}/views   health: {base}/healthz", err=False)
     if public:

@@ -19,6 +19,7 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaException, TopicPartition
 
+from bus.kafka.connectivity import outages
 from bus.serde import AvroDeserializer, make_registry_client
 from bus.retry import RetryPolicy
 from bus.serde.exceptions import RegistryError, SerdeError
@@ -152,13 +153,19 @@ class ViewStore:
         consumer = Consumer(conf)
         try:
             topics_wait = _RETRY.backoff()
+            said: str | None = None
             while not self._stopping.is_set():
                 try:
                     self._assign(consumer)
                     break
                 except (ViewStoreError, KafkaException) as exc:
                     self._set_error(str(exc))
-                    log.warning("view store waiting for topics: %s", exc)
+                    # Said once, not every retry: a lost broker is the outage log's (once, and its end).
+                    if isinstance(exc, ViewStoreError) and str(exc) != said:
+                        log.warning("view store waiting for topics: %s", exc)
+                        said = str(exc)
+                    else:
+                        log.debug("view store waiting for topics: %s", exc)
                     self._stopping.wait(topics_wait.next_delay())
             registry_wait = _RETRY.backoff()
             checked = time.monotonic()
@@ -168,6 +175,7 @@ class ViewStore:
                     if msg.error():
                         self._set_error(msg.error().str())
                         continue
+                    outages.up(self._settings)
                     if not self._apply(msg, decode):
                         # Registry unreachable: read from here again later, never skip a record.
                         self._rewind(consumer, batch[i:])
@@ -225,6 +233,8 @@ class ViewStore:
             try:
                 row = _jsonable(decode(msg.value(), topic).value)
             except RegistryError as exc:
+                if self._error is None:  # the first failure of an outage, not every retry
+                    log.warning("view store: %s; retrying", exc)
                 self._set_error(f"{where}: {exc}")
                 return False
             except SerdeError as exc:
