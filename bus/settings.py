@@ -116,6 +116,10 @@ class EgovSettings(BaseSettings):
     spool_max_events: int = Field(
         1_000_000, gt=0, description="Events the spool holds at most; beyond it publishing fails with SpoolFullError"
     )
+    spool_min_free_mb: int = Field(
+        64, ge=0, description="MiB kept free on the spool's disk: below it new events are refused (SpoolFullError), "
+        "so the spool can still delete what it has sent (0: no reserve)"
+    )
     gateway_api_keys_file: str | None = Field(
         None, description="YAML/JSON file of the ingest gateway's hashed per-region API keys"
     )

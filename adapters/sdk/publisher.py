@@ -117,7 +117,8 @@ class Publisher:
         self.builder = EventBuilder(settings, source_system=source_system, registry=registry,
                                     pseudonymizer=pseudonymizer, auto_register=auto_register, topic_for=topic_for)
         if spool == "default":
-            spool = Spool(Path(settings.spool_dir) / f"{component}.sqlite", settings.spool_max_events)
+            spool = Spool(Path(settings.spool_dir) / f"{component}.sqlite", settings.spool_max_events,
+                          min_free_bytes=settings.spool_min_free_mb << 20)
         self._spool: Spool | None = spool  # type: ignore[assignment]
         self._tracker = DeliveryTracker()
         self._mode = ModeController(

@@ -5,11 +5,20 @@ the event, so a record that failed in flight is put back in its place and
 per-region order survives an outage. One process owns a spool file at a
 time (an advisory lock next to it), because two drainers of one file would
 interleave regions.
+
+A full disk: new events are refused (:class:`SpoolFullError`) while less than
+``min_free_bytes`` is free on the spool's filesystem, so that the spool never
+fills its disk itself and can always delete what it has sent (in WAL mode a
+delete needs room too). If the disk fills anyway (another process), a record
+the broker acknowledged but that cannot be deleted yet is never handed out
+again by :meth:`Spool.peek` (no duplicate in the topic); its delete is retried
+until it succeeds.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
@@ -34,6 +43,8 @@ CREATE TABLE IF NOT EXISTS spool (
 """
 
 Headers = list[tuple[str, bytes]]
+
+log = logging.getLogger("egov.adapters.spool")
 
 
 class SpoolRecord(NamedTuple):
@@ -74,16 +85,22 @@ def _unpack_headers(blob: bytes) -> Headers:
 class Spool:
     """The store half of store-and-forward (the publisher drains it).
 
-    ``max_events`` bounds what :meth:`put` accepts from new publishes;
+    ``max_events`` bounds what :meth:`put` accepts from new publishes, and so
+    does ``min_free_bytes`` (the free space kept on the spool's filesystem);
     records coming back from a failed send are always taken (``force``),
     because they were already accepted and must not be lost.
     """
 
-    def __init__(self, path: Path | str, max_events: int, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path | str, max_events: int, *, synchronous: str = "FULL",
+                 min_free_bytes: int = 0) -> None:
         if max_events <= 0:
             raise SpoolError(f"spool limit must be positive, got {max_events}", max_events=max_events)
         self.path = Path(path)
         self.max_events = max_events
+        self.min_free_bytes = min_free_bytes
+        # Sent (acknowledged or settled) but not deleted yet, because the disk was full: never
+        # handed out again, and counted in depth until the delete succeeds.
+        self._undeleted: set[int] = set()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.path.with_name(self.path.name + ".lock"), "a+")
         try:
@@ -157,6 +174,18 @@ class Spool:
                     limit=self.max_events,
                     path=str(self.path),
                 )
+            if not force and self.min_free_bytes:
+                free = self.free_bytes()
+                if free < self.min_free_bytes:
+                    raise SpoolFullError(
+                        f"spool {self.path} is full: its disk has {free >> 20} MiB free, less than the "
+                        f"{self.min_free_bytes >> 20} MiB kept free to send what it holds "
+                        f"(EGOV_SPOOL_MIN_FREE_MB); it holds {self._depth} events. Free disk space or "
+                        "restore the link to the broker.",
+                        depth=self._depth,
+                        free_bytes=free,
+                        path=str(self.path),
+                    )
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 # A record that failed twice keeps its one row under its seq.
@@ -173,31 +202,38 @@ class Spool:
         return len(rows)
 
     def peek(self, limit: int) -> list[SpoolRecord]:
-        """The ``limit`` oldest records, in acceptance order (not removed)."""
+        """The ``limit`` oldest records, in acceptance order (not removed), without those already sent."""
         with self._mutex:
             self._check_open()
+            if self._undeleted:
+                self._delete_locked(())  # the disk may have room again
+            skip = self._undeleted
             rows = self._db.execute(
                 "SELECT seq, topic, key, value, headers, theme, accepted_at FROM spool ORDER BY seq LIMIT ?",
-                (limit,),
+                (limit + len(skip),),
             ).fetchall()
-        return [SpoolRecord(r[0], r[1], r[2], r[3], _unpack_headers(r[4]), r[5], r[6]) for r in rows]
+        return [SpoolRecord(r[0], r[1], r[2], r[3], _unpack_headers(r[4]), r[5], r[6])
+                for r in rows if r[0] not in skip][:limit]
 
     def delete(self, seqs: Iterable[int]) -> None:
-        """Remove records the broker acknowledged."""
-        params = [(s,) for s in seqs]
-        if not params:
+        """Remove records the broker acknowledged (or refused for good).
+
+        On a full disk the delete cannot be written: the records are kept aside
+        (never handed out by :meth:`peek` again, still counted in :attr:`depth`)
+        and deleted by a later call once there is room. Other failures raise
+        :class:`SpoolError` after keeping them aside the same way.
+        """
+        seqs = list(seqs)
+        if not seqs:
             return
         with self._mutex:
             self._check_open()
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                removed = self._db.executemany("DELETE FROM spool WHERE seq = ?", params).rowcount
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise SpoolError(f"could not delete from spool {self.path}: {exc}", path=str(self.path)) from exc
-            self._depth -= removed
-            self._refresh_oldest()
+            self._delete_locked(seqs)
+
+    def free_bytes(self) -> int:
+        """Bytes free on the spool's filesystem."""
+        stat = os.statvfs(self.path.parent)
+        return stat.f_bavail * stat.f_frsize
 
     def close(self) -> None:
         """Close the database and release the lock; records stay on disk."""
@@ -210,6 +246,29 @@ class Spool:
             self._lock_file.close()
 
     # -- internals -----------------------------------------------------------------
+
+    def _delete_locked(self, seqs: Sequence[int]) -> None:
+        pending = [*self._undeleted, *seqs]
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            removed = self._db.executemany("DELETE FROM spool WHERE seq = ?", [(s,) for s in pending]).rowcount
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # These records are on the topic already: sending them again would duplicate them.
+            self._rollback()
+            if not self._undeleted:
+                log.warning("could not delete %d sent event(s) from spool %s (%s); they are not sent again, "
+                            "and deleted once the disk has room", len(pending), self.path, exc)
+            self._undeleted.update(seqs)
+            if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                return
+            raise SpoolError(f"could not delete from spool {self.path}: {exc}", path=str(self.path)) from exc
+        if self._undeleted:
+            log.info("deleted %d sent event(s) kept in spool %s while its disk was full", len(self._undeleted),
+                     self.path)
+            self._undeleted.clear()
+        self._depth -= removed
+        self._refresh_oldest()
 
     def _refresh_oldest(self) -> None:
         # seq grows with acceptance time, so the first row by seq is the oldest (an index lookup).
