@@ -215,7 +215,11 @@ def simulate(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the regional-side commands to the root ``egov-bus`` app."""
+    """Add the regional-side commands to the root ``egov-bus`` app (and the spools to ``egov-bus status``)."""
+    from adapters.status import SECTION
+    from bus.status import add_section
+
+    add_section(SECTION)
     app.command("gateway")(gateway)
     app.command("gateway-key")(gateway_key)
     app.command("import")(import_file)

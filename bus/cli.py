@@ -30,6 +30,15 @@ app = typer.Typer(
 )
 
 
+def _add_core_commands() -> None:
+    from bus.status.cli import status
+
+    app.command("status")(status)
+
+
+_add_core_commands()
+
+
 @app.callback()
 def _root() -> None:
     """egov-bus: the integration bus for Indonesia's regional e-government systems.

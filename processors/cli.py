@@ -74,7 +74,11 @@ def dlq_replay(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the processors' commands to the ``egov-bus`` CLI."""
+    """Add the processors' commands to the ``egov-bus`` CLI (and regions publishing to ``egov-bus status``)."""
+    from bus.status import add_section
+    from processors.status import SECTION
+
+    add_section(SECTION)
 
     app.add_typer(dlq_app, name="dlq")
     from processors.audit.cli import audit_app
