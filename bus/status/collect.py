@@ -32,6 +32,8 @@ EXIT_CODES = {
 }
 #: How long one broker probe may take (a cluster of several brokers is probed in parallel).
 PROBE_TIMEOUT_S = 3.0
+#: A DLQ with at most this many offsets is counted record by record; a larger one shows end - start offsets.
+DLQ_COUNT_LIMIT = 10_000
 #: Records read back from the end of each view partition to find its last update (transaction markers
 #: take offsets too, so the last offset is not always a record).
 _VIEW_TAIL = 5
@@ -167,10 +169,15 @@ def collect(settings: Any, options: StatusOptions = StatusOptions(), *,
     partitions = {t: sorted(metadata.topics[t].partitions) for t in [*dlq_topics.values(), *view_topics]
                   if t in metadata.topics}
     low, high = _watermarks(admin, partitions, settings.request_timeout_s)
+    spans = {t: sum(high[(t, p)] - low[(t, p)] for p in partitions[t]) for t in partitions}
+    # Counted record by record while small: the processors write dead letters in transactions, and each
+    # commit marker takes an offset too, so end - start alone overstates the depth.
+    countable = {t: partitions[t] for t in dlq_topics.values() if t in partitions and 0 < spans[t] <= DLQ_COUNT_LIMIT}
+    counted = _count_records(settings, countable, low, high)
     for theme, topic in dlq_topics.items():
-        parts = partitions.get(topic)
-        depth = None if parts is None else sum(high[(topic, p)] - low[(topic, p)] for p in parts)
-        report.dlq.append({"theme": theme, "topic": topic, "depth": depth})
+        exact = topic in partitions and (spans[topic] == 0 or topic in counted)
+        depth = None if topic not in partitions else (counted.get(topic, 0) if exact else spans[topic])
+        report.dlq.append({"theme": theme, "topic": topic, "depth": depth, "exact": exact})
     last = _last_record_times(settings, {t: partitions[t] for t in view_topics}, low, high)
     for topic in view_topics:
         report.views.append({"view": parse_topic(topic).part, "topic": topic,  # type: ignore[union-attr]
@@ -274,32 +281,54 @@ def _watermarks(admin: AdminClient, partitions: dict[str, list[int]], timeout: f
     return result[0], result[1]
 
 
+def _count_records(settings: Any, partitions: dict[str, list[int]], low: dict[tuple[str, int], int],
+                   high: dict[tuple[str, int], int]) -> dict[str, int]:
+    """Committed records of each topic, read to the end (a topic not read to the end in time is left out)."""
+    wanted = {(t, p): high[(t, p)] for t, ps in partitions.items() for p in ps if high[(t, p)] > low[(t, p)]}
+    if not wanted:
+        return {t: 0 for t in partitions}
+    counts = {t: 0 for t in partitions}
+    unfinished = _read(settings, [TopicPartition(t, p, low[(t, p)]) for (t, p) in wanted], wanted,
+                       lambda msg: counts.__setitem__(msg.topic(), counts[msg.topic()] + 1))
+    return {t: n for t, n in counts.items() if t not in unfinished}
+
+
+def _read(settings: Any, start: list[TopicPartition], ends: dict[tuple[str, int], int],
+          each: Callable[[Any], None]) -> set[str]:
+    """Read each partition from its start to its end (read_committed); the topics not finished in time."""
+    consumer = Consumer(settings.librdkafka_config(**{
+        "group.id": f"egov-status-{uuid.uuid4().hex}", "enable.auto.commit": False,
+        "isolation.level": "read_committed", "enable.partition.eof": True}))
+    pending = set(ends)
+    try:
+        consumer.assign(start)
+        deadline = time.monotonic() + settings.request_timeout_s
+        while pending and time.monotonic() < deadline:
+            for msg in consumer.consume(500, 0.2):
+                key = (msg.topic(), msg.partition())
+                if msg.error() is not None:
+                    pending.discard(key)  # the end of the partition (markers included)
+                    continue
+                each(msg)
+                if msg.offset() + 1 >= ends[key]:
+                    pending.discard(key)
+    finally:
+        consumer.close()
+    return {t for t, _p in pending}
+
+
 def _last_record_times(settings: Any, partitions: dict[str, list[int]], low: dict[tuple[str, int], int],
                        high: dict[tuple[str, int], int]) -> dict[str, datetime]:
     """The broker time of the last record of each topic (from the last few offsets of each partition)."""
     wanted = {(t, p): high[(t, p)] for t, ps in partitions.items() for p in ps if high[(t, p)] > low[(t, p)]}
     if not wanted:
         return {}
-    consumer = Consumer(settings.librdkafka_config(**{
-        "group.id": f"egov-status-{uuid.uuid4().hex}", "enable.auto.commit": False,
-        "isolation.level": "read_committed", "enable.partition.eof": True}))
-    try:
-        consumer.assign([TopicPartition(t, p, max(low[(t, p)], end - _VIEW_TAIL)) for (t, p), end in wanted.items()])
-        latest: dict[str, int] = {}
-        pending = set(wanted)
-        deadline = time.monotonic() + settings.request_timeout_s
-        while pending and time.monotonic() < deadline:
-            msg = consumer.poll(0.2)
-            if msg is None:
-                continue
-            key = (msg.topic(), msg.partition())
-            if msg.error() is not None:
-                pending.discard(key)  # end of the partition (or an error: shown as no time)
-                continue
-            _kind, stamp = msg.timestamp()
-            latest[msg.topic()] = max(latest.get(msg.topic(), 0), stamp)
-            if msg.offset() + 1 >= wanted[key]:
-                pending.discard(key)
-    finally:
-        consumer.close()
+    latest: dict[str, int] = {}
+
+    def note(msg: Any) -> None:
+        _kind, stamp = msg.timestamp()
+        latest[msg.topic()] = max(latest.get(msg.topic(), 0), stamp)
+
+    _read(settings, [TopicPartition(t, p, max(low[(t, p)], end - _VIEW_TAIL)) for (t, p), end in wanted.items()],
+          wanted, note)
     return {t: at for t, ms in latest.items() if (at := _ms_time(ms)) is not None}

@@ -59,10 +59,10 @@ def render(report: StatusReport) -> Group:
             groups.add_row(g["group"], g["state"] or "—", _num(g["members"]), _num(g["topics"]),
                            _num(g["partitions"]), "no commits yet" if g["lag"] is None else _num(g["lag"]))
         parts.append(groups)
-        dlq = Table("theme", "topic", "depth", title="Dead letters per theme (end − start offsets)",
-                    title_justify="left")
+        dlq = Table("theme", "topic", "dead letters", title="Dead letters per theme", title_justify="left")
         for d in report.dlq:
-            depth = "no topic" if d["depth"] is None else (f"[bold yellow]{d['depth']:,}[/]" if d["depth"] else "0")
+            depth = "no topic" if d["depth"] is None else (
+                f"[bold yellow]{'' if d['exact'] else '≤ '}{d['depth']:,}[/]" if d["depth"] else "0")
             dlq.add_row(d["theme"], d["topic"], depth)
         parts.append(dlq)
         views = Table("view", "topic", "last update", title="Views (time of the last record)", title_justify="left")
