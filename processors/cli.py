@@ -98,20 +98,21 @@ def register(app: typer.Typer) -> None:
         prefix: Annotated[Optional[str], typer.Option(help="Topic-name prefix")] = None,
     ) -> None:
         """Print a central view as a table (read from its compacted topic)."""
+        import sys
+
         from rich.console import Console
-        from rich.table import Table
 
         from bus.kafka.connectivity import check_connection
         from bus.serde import check_registry
         from bus.settings import load_settings
+        from processors.views.display import view_table
         from processors.views.read import load_view
 
         rows = load_view(check_registry(check_connection(load_settings())), name, prefix=prefix, province=province, region=region, theme=theme)
-        table = Table(*(list(rows[0]) if rows else ["(no rows)"]))
-        for row in rows[:limit]:
-            table.add_row(*(("" if v is None else str(v)) for v in row.values()))
-        Console().print(table)
-        Console().print(f"{len(rows)} row(s) in {name}" + (f" (showing {limit})" if len(rows) > limit else ""))
+        # Not cropped to 80 columns when piped (the demo, a log): a terminal keeps its own width.
+        out = Console(highlight=False) if sys.stdout.isatty() else Console(highlight=False, width=200)
+        out.print(view_table(rows, limit=limit, title=f"{name}: {len(rows)} row(s)"
+                             + (f", showing {limit}" if len(rows) > limit else "")))
 
     @app.command("process")
     def process(
