@@ -63,12 +63,10 @@ def kill_worker_repeatedly(bed: FaultBed, rng: random.Random, kills: int = WORKE
         gap = rng.uniform(*WORKER_GAP_S)
         bed.hold(gap)
         before = bed.committed()
-        assert bed.worker is not None
-        bed.worker.kill()
+        bed.kill_worker()
         gaps.append(round(gap, 2))
         log.warning("worker SIGKILL %d/%d, %.2fs after the last restart committed (%d events committed)",
                     n + 1, kills, gap, before)
-        bed.start_worker()
         # The next kill only once this worker has committed: each kill interrupts a working worker.
         wait_for(lambda: bed.committed() > before, 180, f"the restarted worker (start {n + 2}) to commit")
     return {"kills": kills, "gaps_s": gaps}

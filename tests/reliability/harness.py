@@ -24,6 +24,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -182,16 +183,53 @@ class FaultBed:
         self.dlq_topics = [t.name for t in catalog.of_kind("dlq")]
         self.worker: Worker | None = None
         self.worker_starts = 0
+        #: Exits of the worker nobody asked for, each restarted by the supervisor (as its pod would be).
+        self.crashes: list[dict] = []
         self.simulators: list[Simulator] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._supervisor = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
 
     # -- processes -----------------------------------------------------------------------------
 
     def start_worker(self) -> Worker:
-        """A worker of this bed's app id on its one data directory (a restart after a kill resumes from it)."""
+        """A worker of this bed's app id on its one data directory (a restart after a kill resumes from it).
+
+        The first start also starts the supervisor: like Kubernetes for the processor pod, it restarts
+        a worker that exits on its own (recorded in :attr:`crashes`, with the exit code and last error).
+        """
+        with self._lock:
+            self._start_worker_locked()
+        if not self._supervisor.is_alive():
+            self._supervisor.start()
+        assert self.worker is not None
+        return self.worker
+
+    def _start_worker_locked(self) -> None:
         self.worker = Worker(self.settings, self.prefix, self.app_id, self.workdir / f"worker-{self.worker_starts}.log",
                              self.data_dir, "exactly_once")
         self.worker_starts += 1
-        return self.worker
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker and start the next one on the same data directory (a fault, not a crash)."""
+        with self._lock:
+            assert self.worker is not None
+            self.worker.kill()
+            self._start_worker_locked()
+
+    def _supervise(self) -> None:
+        # Polling period of the restart policy (a pod's restart comes within seconds too).
+        while not self._closing.wait(0.5):
+            with self._lock:
+                worker = self.worker
+                if worker is None or worker.alive() or self._closing.is_set():
+                    continue
+                errors = [line for line in worker.log_tail().splitlines() if "ERROR" in line or "FATAL" in line]
+                crash = {"t": round(time.monotonic(), 1), "exit": worker.proc.returncode,
+                         "error": (errors[0] if errors else "(no error logged)")[-200:], "log": str(worker.log)}
+                self.crashes.append(crash)
+                log.warning("the worker exited by itself (exit %s): %s; restarting it", crash["exit"], crash["error"])
+                self._start_worker_locked()
 
     def start_simulator(self, *, rate: float, duration: float, seed: int, **kwargs) -> Simulator:
         """A real ``egov-bus simulate`` on this bed's topics (see :class:`Simulator` for the arguments)."""
@@ -202,18 +240,17 @@ class FaultBed:
 
     def close(self) -> None:
         """Stop what this bed started (by PID)."""
+        self._closing.set()
+        if self._supervisor.is_alive():
+            self._supervisor.join(timeout=10)
         for sim in self.simulators:
             sim.stop()
         if self.worker is not None:
             self.worker.stop()
 
     def hold(self, seconds: float) -> None:
-        """Keep a fault on for ``seconds`` (its planned length), failing at once if the worker dies meanwhile."""
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if self.worker is not None and not self.worker.alive():
-                raise AssertionError(f"the worker died during the fault\n{self.worker_log()}")
-            time.sleep(min(1.0, max(0.0, end - time.monotonic())))  # the fault's schedule, checked each second
+        """Keep a fault on for ``seconds`` (its planned length); the supervisor restarts a crashed worker meanwhile."""
+        self._closing.wait(max(0.0, seconds))  # the fault's schedule, not synchronisation
 
     def worker_log(self) -> str:
         return self.worker.log_tail() if self.worker is not None else "(no worker)"
@@ -244,7 +281,6 @@ class FaultBed:
         """Seconds from ``since`` (monotonic: the fault's end) until the lag is 0 and the views exact."""
 
         def recovered() -> bool:
-            assert self.worker is not None and self.worker.alive(), f"the worker died\n{self.worker_log()}"
             return self.lag() == 0 and self.views_exact(accepted)
 
         try:
@@ -288,7 +324,6 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
     bed.start_worker()
     sim = bed.start_simulator(rate=rate, duration=WARMUP_S + planned_s + TAIL_S, seed=seed)
     def warm() -> bool:
-        assert bed.worker is not None and bed.worker.alive(), f"the worker died before the fault\n{bed.worker_log()}"
         return time.monotonic() - sim.began >= WARMUP_S and bed.committed() > 0
 
     wait_for(warm, WARMUP_S + 120, "the worker to commit its first events")
@@ -306,6 +341,8 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
         measured["recover_s"] = None
         measured["not_recovered"] = str(exc).splitlines()[0]
     report = bed.check_all(accepted)
+    measured["worker_crashes"] = len(bed.crashes)
+    measured["crash_errors"] = sorted({c["error"] for c in bed.crashes})
     if measured.get("not_recovered"):
         report.failures.insert(0, measured["not_recovered"])
     conclude(fault, report, rate=rate, **measured)

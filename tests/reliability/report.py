@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.reliability.checks import results_path
 
 COLUMNS = ("fault", "events accepted", "lost", "duplicated in topics", "double-counted in views", "dead letters",
-           "left in spools", "time to recover", "passed")
+           "left in spools", "time to recover", "worker crashes (restarted)", "passed")
 
 
 def _recover(row: dict) -> str:
@@ -27,7 +27,7 @@ def table(results: dict) -> str:
     for fault, row in results.items():
         cells = [fault, f"{row.get('accepted', 0):,}", str(row.get("lost", 0)), str(row.get("duplicated", 0)),
                  str(row.get("double_counted", 0)), str(row.get("dead_letters", 0)), str(row.get("spooled", 0)),
-                 _recover(row), "yes" if row.get("passed") else "**no**"]
+                 _recover(row), str(row.get("worker_crashes", 0)), "yes" if row.get("passed") else "**no**"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
