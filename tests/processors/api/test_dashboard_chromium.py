@@ -1,7 +1,8 @@
 """The dashboard page in headless Chromium against the views API as a real process: token login, figures, screenshot, live refresh.
 
 The API asks for bearer tokens (tests/fixtures/views_api.py mints them): each test opens the page,
-which asks for a token, and types one into its login field, as an official would.
+which asks for a token, and types one into its login field, as an official would. The page is opened
+in English (``?lang=en``; Bahasa Indonesia is the default, tested in test_dashboard_views_chromium.py).
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ def log_in(browser: DevTools, token: str) -> None:
 
 def open_page(browser: DevTools, url: str) -> None:
     """Open the dashboard and wait until it says it needs a token."""
-    browser.open(f"{url}/")
+    browser.open(f"{url}/?lang=en")
     wait_until(lambda: text(browser, "access-message") == NEEDS_TOKEN, 30, "the page to ask for a token", interval=0.2)
     assert text(browser, "status") == "access token needed"
 
 
 def test_dashboard_renders_the_figures_of_the_views(dashboard_server, browser):
     open_page(browser, dashboard_server.url)
-    assert figure(browser, "integration-events-total") == ""  # nothing shown without a token
+    assert figure(browser, "integration-events-total") is None  # nothing shown without a token
     log_in(browser, dashboard_server.token)
     # The page keeps polling the API: wait for a second refresh after the login.
     wait_until(lambda: int(figure(browser, "last-refresh") or 0) >= 2, 30, "two refreshes with the token", interval=0.2)
@@ -88,7 +89,7 @@ def test_dashboard_renders_the_figures_of_the_views(dashboard_server, browser):
         {"data-province": "33", "data-fiscal-year": "2025", "allocated": "500000.00", "realised": "100000.00", "absorption_pct": "20"},
     ]
     # The token stays in the tab's sessionStorage, never in the page's address.
-    assert browser.evaluate("location.href") == f"{dashboard_server.url}/"
+    assert browser.evaluate("location.href") == f"{dashboard_server.url}/?lang=en"
 
 
 def test_a_province_token_sees_its_province_and_a_wrong_one_is_told_so(dashboard_server, browser):
@@ -99,17 +100,25 @@ def test_a_province_token_sees_its_province_and_a_wrong_one_is_told_so(dashboard
     log_in(browser, dashboard_server.tokens["province:32"])
     wait_until(lambda: figure(browser, "integration-events-total") == "22", 30, "province 32's figures", interval=0.2)
     page = Figures(browser.evaluate("document.documentElement.outerHTML"))
-    # Its province's roll-up stands in for the nation's; no other province appears.
+    # The page opens at its province (the nation's roll-up is not its to read); no other province appears.
+    assert browser.evaluate("location.search") == "?province=32&lang=en"
     assert {k: page.values[k] for k in ("integration-regions-publishing", "integration-regions-total", "integration-pct",
                                         "budget-allocated", "budget-realised")} == {
         "integration-regions-publishing": "3", "integration-regions-total": "28", "integration-pct": "10.71",
         "budget-allocated": "4000000.50", "budget-realised": "3250000.50"}
-    assert [r["data-province"] for r in page.rows["integration-row"]] == ["32"]
-    assert [r["data-province"] for r in page.rows["budget-row"]] == ["32"]
+    assert {r["data-region"][:2] for r in page.rows["integration-row"]} == {"32"}
+    assert [r["data-region"] for r in page.rows["budget-row"]] == ["32.01", "32.73"]
     assert text(browser, "scope") == "province 32 only (token bappeda-jabar)"
+    # The DLQ depths count every province's rejected events: not for a province's token.
+    assert text(browser, "dlq-note") == "DLQ counts are shown to nation-wide readers only."
+    # Another province, by its URL: refused, and said so.
+    browser.evaluate("history.pushState(null, '', '/?province=33&lang=en'); dispatchEvent(new PopStateEvent('popstate')); true")
+    wait_until(lambda: text(browser, "status") == "not allowed", 30, "the refusal of province 33", interval=0.2)
+    assert text(browser, "access-message") == "Not allowed: token bappeda-jabar may read province 32 only."
+    assert figure(browser, "integration-events-total") is None
     browser.evaluate("document.getElementById('token-forget').click()")
     wait_until(lambda: text(browser, "access-message") == NEEDS_TOKEN, 30, "the page to ask again", interval=0.2)
-    assert figure(browser, "integration-events-total") == ""
+    assert figure(browser, "integration-events-total") is None
 
 
 def test_dashboard_screenshot_is_kept_as_an_artefact(dashboard_server, browser):
