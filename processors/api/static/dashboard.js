@@ -99,6 +99,11 @@
       const found = await getJSON("/regions");
       provinceNames = Object.fromEntries(found.regions.map((r) => [r.code, r.name]));
     }
+    keepToOwnProvince();
+  }
+
+  function keepToOwnProvince() {
+    // A province's token opens at its province: the nation's roll-up is not its to read.
     const mine = tokenProvince();
     if (mine && !state.province) {
       state.province = mine;
@@ -174,8 +179,8 @@
     if (s.region) items.push({ label: regionName || s.region, where: { province: s.province, region: s.region } });
     $("crumbs").replaceChildren(...items.map((item, i) => {
       const li = document.createElement("li");
-      if (i === items.length - 1) {
-        li.append(V.el("span", { "aria-current": "page", "data-testid": "crumb" }, item.label));
+      if (i === items.length - 1 || (i === 0 && tokenProvince())) {
+        li.append(V.el("span", { "aria-current": i === items.length - 1 ? "page" : undefined, "data-testid": "crumb" }, item.label));
       } else {
         const a = V.el("a", { href: toUrl({ ...s, ...item.where }), "data-testid": "crumb" }, item.label);
         a.addEventListener("click", (ev) => { ev.preventDefault(); open(item.where); });
@@ -325,6 +330,7 @@
     const status = $("status");
     try {
       if (!access) await loadAccess();
+      keepToOwnProvince();
       applyLabelsOnce();
       const data = await load(state);
       if (mine !== generation) return;  // the reader moved on meanwhile: a newer refresh draws
