@@ -54,6 +54,7 @@ class DirectSender:
                  tracker: DeliveryTracker, mode: ModeController, spool: Spool | None, confirm: bool,
                  next_seq: Callable[[], int], overrides: dict[str, Any] | None = None,
                  signer: BatchSigner | None = None) -> None:
+        self.lost_said = False  # the outage was logged (once, until the publisher is direct again)
         self._settings = settings
         self._signer = signer
         self._builder = builder
@@ -329,8 +330,11 @@ class DirectSender:
         if err.fatal():
             log.error("producer in a fatal state: %s", err.str())
         if err.code() == KafkaError._ALL_BROKERS_DOWN:
-            log.warning("lost every broker (%s); %s", err.str(),
-                        "spooling new events" if self._spool is not None else "failing what is in flight")
+            # librdkafka repeats this while no broker answers: said once per outage (publisher: "spool empty").
+            (log.debug if self.lost_said else log.warning)(
+                "lost every broker (%s); %s", err.str(),
+                "spooling new events" if self._spool is not None else "failing what is in flight")
+            self.lost_said = True
             if Action.PURGE_DIRECT in self._mode.handle(BrokerLost()):
                 self._purge.set()
 

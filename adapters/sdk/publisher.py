@@ -261,6 +261,7 @@ class Publisher:
         finally:
             direct.send_lock.release()
         if Action.RESET_BACKOFF in actions:
+            direct.lost_said = False
             log.info("spool empty: publishing directly again")
         if Action.FORWARD in actions:
             complete = False
