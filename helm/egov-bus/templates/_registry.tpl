@@ -56,9 +56,10 @@ spec:
 
 {{/*
 The registry's KafkaUser: SCRAM-SHA-512, and exactly what Apicurio's KafkaSQL storage does with
-an existing journal: read, write and describe its three topics (DescribeConfigs: it checks their
-retention and cleanup policy before it starts), consume from a fresh group per start (prefix
-storage.kafkasql.groupPrefix), idempotent writes. No Create: the chart renders the topics
+an existing journal: read and write its journal and snapshots, write its events, describe all three
+(DescribeConfigs: it checks their retention and cleanup policy before it starts, and is not ready
+without it), consume from a fresh group per start (prefix storage.kafkasql.groupPrefix),
+idempotent writes. No Create: the chart renders the topics
 (strimzi.topics.enabled) and the registry is told not to create them.
 */}}
 {{- define "egov-bus.registry.kafkaUser" -}}
@@ -82,11 +83,15 @@ spec:
       - resource: {type: cluster}
         operations: [IdempotentWrite]
         host: "*"
-      {{- range $topic := list $kafkasql.topic $kafkasql.snapshotsTopic $kafkasql.eventsTopic }}
+      {{- range $topic := list $kafkasql.topic $kafkasql.snapshotsTopic }}
       - resource: {type: topic, name: {{ $topic | quote }}, patternType: literal}
         operations: [Describe, DescribeConfigs, Read, Write]
         host: "*"
       {{- end }}
+      # The events topic is written for others to read; the registry never reads it back.
+      - resource: {type: topic, name: {{ $kafkasql.eventsTopic | quote }}, patternType: literal}
+        operations: [Describe, DescribeConfigs, Write]
+        host: "*"
       - resource: {type: group, name: {{ $kafkasql.groupPrefix | quote }}, patternType: prefix}
         operations: [Read]
         host: "*"
