@@ -331,7 +331,12 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
     wait_for(warm, WARMUP_S + 120, "the worker to commit its first events")
     began = time.monotonic()
     log.warning("fault %s begins", fault)
-    measured = inject() or {}
+    try:
+        measured = inject() or {}
+    except Exception as exc:  # noqa: BLE001 - the fault could not be carried out: recorded, then the checks still run
+        measured = {"fault_error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        log.warning("fault %s failed: %s", fault, measured["fault_error"])
+        bed.cluster.ensure_running()
     fault_end = time.monotonic()
     measured["fault_s"] = round(fault_end - began, 1)
     sim.wait_ok(timeout=planned_s + TAIL_S + 600)
@@ -357,5 +362,7 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
     measured["crash_errors"] = sorted({c["error"] for c in bed.crashes})
     if measured.get("not_recovered"):
         report.failures.insert(0, measured["not_recovered"])
+    if measured.get("fault_error"):
+        report.failures.insert(0, f"the fault itself failed: {measured['fault_error']}")
     conclude(fault, report, rate=rate, **measured)
     return report
