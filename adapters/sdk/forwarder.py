@@ -4,9 +4,15 @@ One :meth:`SpoolForwarder.forward` call sends one batch and waits for its
 reports. A record leaves the spool when the broker acknowledged it, or when
 the broker refuses it for good (settled: it could never be sent and would hold
 its region up forever; counted and logged loudly). Everything else stays,
-under its sequence number, for the next batch. A lost link or ``stop``
-interrupts the batch: what is still in the producer is purged, and stays
-spooled.
+under its sequence number, for the next batch.
+
+A lost link does not purge the batch: librdkafka's idempotent producer retries
+the records in flight under the same producer id and sequence numbers, so a
+record the broker wrote before the link dropped (its acknowledgement lost) is
+not written again when the link returns within the delivery timeout. A purged
+record could not be told apart from one never sent, and sending it again from
+the spool would write it twice. Only ``stop`` (the publisher closing) purges:
+those records stay spooled, and the next run sends them again.
 
 Its producer is separate from the publisher's direct one, so settling the
 direct path (purging it, waiting for its queue to empty) never touches a
@@ -79,12 +85,16 @@ class SpoolForwarder:
         return self._producer
 
     def on_error(self, err: KafkaError) -> None:
-        """The producer's error callback: every broker gone interrupts the batch in flight."""
+        """The producer's error callback: every broker gone is noted for the batch in flight."""
         if err.code() == KafkaError._ALL_BROKERS_DOWN:
             self.interrupt()
 
     def interrupt(self) -> None:
-        """Stop the batch in flight (from any thread); its records stay spooled."""
+        """The link was lost during the batch (from any thread): said in the log; nothing is purged.
+
+        The batch keeps waiting for its reports: each record is acknowledged once the
+        link is back, or fails at the delivery timeout and stays spooled.
+        """
         self._interrupted.set()
 
     def forward(self, stop: threading.Event | None = None) -> ForwardResult:
@@ -120,15 +130,18 @@ class SpoolForwarder:
                     break
             if failed:
                 break
-        # Wait for the reports, but let stop or a lost link interrupt: the records stay spooled.
+        # Wait for the reports; only stop purges (a lost link leaves the retries to librdkafka).
         deadline = time.monotonic() + self._report_timeout_s
         interrupted = False
         while len(raw) > 0 and time.monotonic() < deadline:
-            if (stop is not None and stop.is_set()) or self._interrupted.is_set():
+            if stop is not None and stop.is_set():
                 interrupted = True
                 raw.purge(in_queue=True, in_flight=True, blocking=True)
             raw.flush(0.5)
         self.spool.delete([*acked, *settled])
+        if self._interrupted.is_set():
+            log.info("the link was lost during a spool drain; its records were retried, not purged "
+                     "(%d of %d acknowledged)", len(acked), len(batch))
         if failed or len(acked) + len(settled) < len(batch):
             if interrupted:
                 reason = "interrupted"

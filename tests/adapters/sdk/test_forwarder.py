@@ -106,20 +106,28 @@ def test_produce_refused_stops_the_batch(spool: Spool) -> None:
     assert not result.complete and "Unknown topic" in result.reason and spool.depth == 5
 
 
-def test_purge_during_drain_interrupts_the_batch_and_keeps_it_spooled(spool: Spool) -> None:
+def test_a_lost_link_during_a_drain_purges_nothing_and_each_record_is_acknowledged_once(spool: Spool) -> None:
     broker = FakeBroker()
-    fwd, _ = forwarder(spool, broker)
+    lost: list[KafkaError] = []
+    fwd: SpoolForwarder
+
+    def on_error(err: KafkaError) -> None:  # served by the forwarder's own flush, while it waits
+        lost.append(err)
+        fwd.interrupt()
+        broker.come_back()  # the link returns while the batch is still in flight
+
+    made: list[FakeProducer] = []
+    make = broker.factory()
+    fwd = SpoolForwarder(spool, lambda cb: made.append(make(cb)) or made[-1], delivery_timeout_s=1.0,
+                         on_error=on_error)
     producer = fwd.producer
-    # The probe answers and the batch is produced, then every broker goes away: the error callback
-    # comes with the next poll, while the forwarder waits for the batch's reports.
+    # The probe answers and the batch is produced, then every broker goes away.
     producer.after_produce = lambda count: broker.go_down() if count == 5 else None
-    result = fwd.forward()
-    assert result == ForwardResult(0, 0, 5, "interrupted")
-    assert producer.purges == 1 and len(producer) == 0
-    assert [r.seq for r in spool.peek(10)] == [1, 2, 3, 4, 5]
-    broker.come_back()
-    producer.after_produce = None
-    assert fwd.forward() == ForwardResult(5, 0, 5)  # the next batch after the link is back
+    assert fwd.forward() == ForwardResult(5, 0, 5)
+    assert [e.code() for e in lost] == [KafkaError._ALL_BROKERS_DOWN]
+    assert producer.purges == 0, "a purged record could not be told apart from one never sent"
+    assert [v for v in broker.values()] == [b"value-%d" % seq for seq in (1, 2, 3, 4, 5)]
+    assert spool.depth == 0
 
 
 def test_stop_interrupts_the_batch(spool: Spool) -> None:
