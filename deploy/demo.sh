@@ -6,11 +6,12 @@
 # worker verifies every signature against egov.keys before it counts; then the central
 # views are printed, the views API and dashboard served, and everything stopped (by PID).
 # DEMO_KEEP=1 keeps the stack, the worker and the dashboard running until Ctrl-C.
-# DEMO_REGIONS (comma separated kabupaten/kota codes) chooses the regions enrolled.
+# DEMO_REGIONS (comma separated kabupaten/kota codes) chooses the regions enrolled; DEMO_SECONDS how long
+# they publish, DEMO_RATE how fast; DEMO_STATE_DIR and DEMO_DASHBOARD_PORT where the demo lives (tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EGOV=.venv/bin/egov-bus
-STATE=.egov/demo
+STATE="${DEMO_STATE_DIR:-.egov/demo}"
 export EGOV_ENV_FILE="$STATE/dev.env"
 export EGOV_PSEUDONYM_KEY="${EGOV_PSEUDONYM_KEY:-demo-only-pseudonym-key-$(date +%s)}"
 export EGOV_PROCESSOR_DATA_DIR="$STATE/processors"
@@ -93,32 +94,18 @@ for i in "${!SIM_PIDS[@]}"; do
 done
 echo "   a region may not read what it published, nor write a view (the broker says):"
 EGOV_ENV_FILE="$PRINCIPALS/region-${REGION_LIST[0]}.env" "$EGOV" tail budgeting --limit 1 2>&1 | tail -1 | sed 's/^/   /' || true
-echo "== 6. central views (compacted topics egov.view.*, read by the operator)"
-.venv/bin/python - <<'PY'
-import time
-from bus.settings import load_settings
-from bus.serde import AvroDeserializer, make_registry_client
-from confluent_kafka import Consumer, TopicPartition
-s = load_settings()
-decode = AvroDeserializer(make_registry_client(s))
-for view in ("integration_index", "budget_absorption", "complaint_service_level", "licensing_throughput"):
-    topic = f"egov.view.{view}"
-    c = Consumer(s.librdkafka_config(**{"group.id": f"demo-{time.time()}", "auto.offset.reset": "earliest", "enable.auto.commit": False}))
-    rows, deadline = {}, time.time() + 20
-    c.subscribe([topic])
-    idle = 0
-    while time.time() < deadline and idle < 6:
-        m = c.poll(0.5)
-        if m is None or m.error():
-            idle += 1 if rows else 0
-            continue
-        idle = 0
-        rows[m.key().decode()] = decode(m.value()).value
-    c.close()
-    print(f"{topic}: {len(rows)} keys")
-    for key in sorted(rows)[:3]:
-        print(f"   {key}: { {k: v for k, v in rows[key].items() if k not in ('region_name',)} }")
-PY
+echo "== 6. central views (compacted topics egov.view.*, read by the operator with egov-bus views)"
+# The worker commits every 100 ms: wait until every region's events are in the integration index.
+# A bounded wait on a condition: the rows counted, not a fixed sleep.
+for _ in $(seq 1 60); do
+  rows="$("$EGOV" views integration_index --limit 0 2>/dev/null | grep -o '[0-9]* row(s)' | grep -o '^[0-9]*' || true)"
+  [ -n "$rows" ] && [ "$rows" -ge "${#REGION_LIST[@]}" ] && break
+  sleep 1
+done
+"$EGOV" views integration_index --limit 8
+"$EGOV" views budget_absorption --limit 5
+"$EGOV" views complaint_service_level --limit 5
+"$EGOV" views licensing_throughput --limit 5
 echo "== 7. views API and dashboard"
 .venv/bin/python - "$DASHBOARD_URL" <<'PY'
 import os, sys, time
@@ -143,6 +130,8 @@ if nation:
 PY
 echo "dashboard:  $DASHBOARD_URL/"
 echo "views API:  $DASHBOARD_URL/views  (e.g. $DASHBOARD_URL/views/budget_absorption?level=province)"
+echo "== 8. the bus's health (egov-bus status, as the operator)"
+"$EGOV" status || echo "(egov-bus status: exit $?, see the line above)"
 if [ "${DEMO_KEEP:-0}" = "1" ]; then
   # Shown only when someone is going to use the page: it asks for this token (nation scope, this demo only).
   echo "access token: $DEMO_VIEWS_TOKEN"
