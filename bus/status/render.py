@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from bus.status.collect import StatusReport, sections
 
@@ -41,10 +42,9 @@ def _num(value: int | None) -> str:
 def render(report: StatusReport) -> Group:
     """The one screen: each part as a table, the problems last."""
     now = report.checked_at
-    parts: list[Any] = []
+    parts: list[Any] = [Text(f"egov-bus status at {now:%Y-%m-%d %H:%M:%S} UTC", style="bold")]
     kafka = report.kafka
-    brokers = Table("broker", "address", "reachable", "controller",
-                    title=f"Kafka ({kafka['bootstrap']}) — checked {now:%Y-%m-%d %H:%M:%S} UTC", title_justify="left")
+    brokers = Table("broker", "address", "reachable", "controller", title="Kafka brokers", title_justify="left")
     for b in kafka["brokers"]:
         brokers.add_row("—" if b["id"] is None else str(b["id"]), b["address"], _yes(b["reachable"]),
                         "yes" if b["controller"] else "")
