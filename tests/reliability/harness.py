@@ -328,7 +328,12 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
     def warm() -> bool:
         return time.monotonic() - sim.began >= WARMUP_S and bed.committed() > 0
 
-    wait_for(warm, WARMUP_S + 120, "the worker to commit its first events")
+    warmup_error = None
+    try:
+        wait_for(warm, WARMUP_S + 120, "the worker to commit its first events")
+    except AssertionError as exc:
+        # Recorded as a failure; the fault and the checks still run, so one run shows everything.
+        warmup_error = str(exc).splitlines()[0]
     began = time.monotonic()
     log.warning("fault %s begins", fault)
     try:
@@ -338,6 +343,8 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
         log.warning("fault %s failed: %s", fault, measured["fault_error"])
         bed.cluster.ensure_running()
     fault_end = time.monotonic()
+    if warmup_error:
+        measured["warmup_error"] = warmup_error
     measured["fault_s"] = round(fault_end - began, 1)
     sim.wait_ok(timeout=planned_s + TAIL_S + 600)
     measured["published_after_fault_s"] = round(max(0.0, (sim.ended or fault_end) - fault_end), 1)
@@ -362,6 +369,8 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
     measured["crash_errors"] = sorted({c["error"] for c in bed.crashes})
     if measured.get("not_recovered"):
         report.failures.insert(0, measured["not_recovered"])
+    if measured.get("warmup_error"):
+        report.failures.insert(0, f"before the fault: {measured['warmup_error']}")
     if measured.get("fault_error"):
         report.failures.insert(0, f"the fault itself failed: {measured['fault_error']}")
     conclude(fault, report, rate=rate, **measured)
