@@ -76,6 +76,12 @@ def _docs(helm_bin, tmp_path, values: dict) -> list[dict]:
     return render(helm_bin, "-f", values_file(tmp_path, values))
 
 
+@pytest.fixture(scope="module")
+def secured(helm_bin, tmp_path_factory) -> list[dict]:
+    """KAFKASQL_SECURED rendered once for the tests that only read it."""
+    return _docs(helm_bin, tmp_path_factory.mktemp("secured"), KAFKASQL_SECURED)
+
+
 def _pod(docs: list[dict]) -> dict:
     return one(docs, "Deployment", "-registry")["spec"]["template"]["spec"]
 
@@ -112,8 +118,8 @@ def test_kafkasql_is_the_default_storage(helm_bin, tmp_path):
     assert [v["name"] for v in _pod(docs)["volumes"]] == ["tmp"]
 
 
-def test_kafkasql_secured_env_names_and_values(helm_bin, tmp_path):
-    docs = _docs(helm_bin, tmp_path, KAFKASQL_SECURED)
+def test_kafkasql_secured_env_names_and_values(secured):
+    docs = secured
     assert _env(docs) == KAFKASQL_ENV + SASL_SSL_ENV
     pod = _pod(docs)
     # The cluster CA as PEM, mounted where the truststore location points.
@@ -121,8 +127,8 @@ def test_kafkasql_secured_env_names_and_values(helm_bin, tmp_path):
     assert {"name": "kafka-ca", "secret": {"secretName": "egov-cluster-ca-cert", "items": [{"key": "ca.crt", "path": "ca.crt"}]}} in pod["volumes"]
 
 
-def test_kafkasql_topics_exact_spec(helm_bin, tmp_path):
-    topics = _registry_topics(_docs(helm_bin, tmp_path, KAFKASQL_SECURED))
+def test_kafkasql_topics_exact_spec(secured):
+    topics = _registry_topics(secured)
     assert [t["metadata"]["name"] for t in topics] == TOPICS
     assert [t["spec"] for t in topics] == _topic_specs(replicas=3, min_isr=2)
     for topic in topics:
@@ -136,8 +142,8 @@ def test_kafkasql_topics_follow_the_charts_replication(helm_bin, tmp_path, repli
     assert [t["spec"] for t in _registry_topics(_docs(helm_bin, tmp_path, values))] == _topic_specs(replicas, min_isr)
 
 
-def test_kafkasql_user_has_exactly_the_registrys_acls(helm_bin, tmp_path):
-    users = {u["metadata"]["name"]: u for u in of_kind(_docs(helm_bin, tmp_path, KAFKASQL_SECURED), "KafkaUser")}
+def test_kafkasql_user_has_exactly_the_registrys_acls(secured):
+    users = {u["metadata"]["name"]: u for u in of_kind(secured, "KafkaUser")}
     assert set(users) == {"gateway", "processors", "ministry-finance", "ministry-panrb", "registry"}
     registry = users["registry"]
     assert registry["metadata"]["labels"]["egov.go.id/principal-role"] == "registry"
@@ -157,8 +163,8 @@ def test_kafkasql_user_has_exactly_the_registrys_acls(helm_bin, tmp_path):
     }
 
 
-def test_kafkasql_strimzi_resources_use_only_known_fields(helm_bin, tmp_path):
-    docs = _docs(helm_bin, tmp_path, KAFKASQL_SECURED)
+def test_kafkasql_strimzi_resources_use_only_known_fields(secured):
+    docs = secured
     registry_docs = _registry_topics(docs) + [u for u in of_kind(docs, "KafkaUser") if u["metadata"]["name"] == "registry"]
     assert len(registry_docs) == 4
     for doc in registry_docs:
@@ -205,8 +211,8 @@ def test_kafkasql_sasl_without_a_login_is_refused(helm_bin, tmp_path):
             "existingSecret, or enable strimzi.users (and strimzi.users.components) for its KafkaUser registry") in result.stderr
 
 
-def test_probes_use_the_management_port(helm_bin, tmp_path):
-    container = _pod(_docs(helm_bin, tmp_path, KAFKASQL_SECURED))["containers"][0]
+def test_probes_use_the_management_port(secured):
+    container = _pod(secured)["containers"][0]
     assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
                                   {"name": "management", "containerPort": 9000, "protocol": "TCP"}]
     probes = {kind: container[kind]["httpGet"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
