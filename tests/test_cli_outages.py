@@ -41,7 +41,8 @@ NEEDS_REGISTRY = [
     "outbox-relay --dsn sqlite:///{tmp}/outbox.db", "gateway --port 0",
 ]
 # Read-only commands that need no registry: run against the shared broker with the registry down, they work.
-WORK_WITHOUT_REGISTRY = ["topics list", "dlq inspect budgeting", "keys list", "users list", "acls list"]
+WORK_WITHOUT_REGISTRY = ["topics list", "dlq inspect budgeting --prefix {prefix}", "keys list --prefix {prefix}",
+                         "users list", "acls list"]
 # Commands that need neither: with both down they simply work (or fail for their own reason, in one line).
 OFFLINE = {
     "catalog markdown": 0, "catalog asyncapi": 0, "catalog strimzi": 0, "catalog strimzi-users": 0,
@@ -156,8 +157,22 @@ def test_no_registry(command: str, stack_settings, closed_port: int, workdir: Pa
     assert "is the stack up? egov-bus dev up" in result.stderr
 
 
+@pytest.fixture(scope="module")
+def prefixed_topics(admin) -> None:
+    """The two topics the read-only commands above read, under this module's prefix."""
+    from confluent_kafka.admin import NewTopic
+
+    from schemas.topic_names import dlq_topic, keys_topic
+
+    futures = admin.create_topics([NewTopic(dlq_topic("budgeting", PREFIX), 1, 1),
+                                   NewTopic(keys_topic(PREFIX), 1, 1, config={"cleanup.policy": "compact"})],
+                                  operation_timeout=10)
+    for future in futures.values():
+        future.result(timeout=15)
+
+
 @pytest.mark.parametrize("command", WORK_WITHOUT_REGISTRY)
-def test_no_registry_needed(command: str, stack_settings, closed_port: int, workdir: Path) -> None:
+def test_no_registry_needed(command: str, stack_settings, closed_port: int, workdir: Path, prefixed_topics) -> None:
     result = _run(command, _registry_down_env(stack_settings, closed_port, workdir), workdir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
