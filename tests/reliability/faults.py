@@ -67,8 +67,10 @@ def kill_worker_repeatedly(bed: FaultBed, rng: random.Random, kills: int = WORKE
         gaps.append(round(gap, 2))
         log.warning("worker SIGKILL %d/%d, %.2fs after the last restart committed (%d events committed)",
                     n + 1, kills, gap, before)
-        # The next kill only once this worker has committed: each kill interrupts a working worker.
-        wait_for(lambda: bed.committed() > before, 180, f"the restarted worker (start {n + 2}) to commit")
+        # The next kill only once this worker has committed (or caught up, when publishing has ended):
+        # each kill interrupts a working worker.
+        wait_for(lambda: bed.committed() > before or bed.lag() == 0, 180,
+                 f"the restarted worker (start {n + 2}) to commit")
     return {"kills": kills, "gaps_s": gaps}
 
 
