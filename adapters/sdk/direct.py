@@ -74,6 +74,11 @@ class DirectSender:
         self.poll_lock = threading.Lock()
         self.send_lock = threading.RLock()
         self._purge = threading.Event()  # set by a lost link; the next poller purges the producer
+        # librdkafka's "all brokers down" means every broker it was connected to: in a cluster that
+        # can be the one node that led this publisher's partitions while the others serve. The next
+        # poller asks the cluster before taking it for an outage (see after_poll).
+        self._lost_suspected = threading.Event()
+        self._lost_reason = ""
         # The broker refused this principal for good (a fatal authorization error of the producer):
         # what fails from now on is failed, not spooled, since no retry can succeed.
         self.refusal: str | None = None
@@ -330,18 +335,40 @@ class DirectSender:
         if err.fatal():
             log.error("producer in a fatal state: %s", err.str())
         if err.code() == KafkaError._ALL_BROKERS_DOWN:
-            # librdkafka repeats this while no broker answers: said once per outage (publisher: "spool empty").
-            (log.debug if self.lost_said else log.warning)(
-                "lost every broker (%s); %s", err.str(),
-                "spooling new events" if self._spool is not None else "failing what is in flight")
-            self.lost_said = True
-            if Action.PURGE_DIRECT in self._mode.handle(BrokerLost()):
-                self._purge.set()
+            self._lost_reason = err.str()
+            self._lost_suspected.set()
+
+    def _confirm_lost(self) -> None:
+        """A reported loss of every broker: an outage only if no broker of the cluster answers now.
+
+        When one answers, the producer keeps its records: it retries them under the same producer
+        id and sequence numbers at the partitions' new leaders, so each is written once. Taking
+        them back would send them again from the spool, and a record the lost broker had written
+        (its acknowledgement lost with it) would be written twice.
+        """
+        try:
+            self.raw.list_topics(timeout=min(2.0, self._settings.request_timeout_s))
+        except KafkaException:
+            pass
+        else:
+            log.debug("librdkafka lost the brokers it was connected to (%s); the cluster answers, so the "
+                      "producer retries its records at the new leaders", self._lost_reason)
+            return
+        # librdkafka repeats this while no broker answers: said once per outage (publisher: "spool empty").
+        (log.debug if self.lost_said else log.warning)(
+            "lost every broker (%s); %s", self._lost_reason,
+            "spooling new events" if self._spool is not None else "failing what is in flight")
+        self.lost_said = True
+        if Action.PURGE_DIRECT in self._mode.handle(BrokerLost()):
+            self._purge.set()
 
     # -- serving reports ----------------------------------------------------------------------
 
     def after_poll(self) -> None:
         """Act on a lost link; spool records that came back failed. Safe from any thread."""
+        if self._lost_suspected.is_set():
+            self._lost_suspected.clear()
+            self._confirm_lost()
         if self._purge.is_set():
             self._purge.clear()
             # Records waiting in librdkafka would sit there until the delivery timeout:

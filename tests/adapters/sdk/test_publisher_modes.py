@@ -130,6 +130,25 @@ def test_a_lost_broker_spools_in_order_then_the_spool_drains_and_direct_resumes(
     assert ids_sent(broker) == accepted + [r.event_id for r in later]  # acceptance order, nothing twice
 
 
+def test_every_broker_reported_down_while_the_cluster_answers_keeps_the_records_in_the_producer(
+        make, broker: FakeBroker) -> None:
+    # librdkafka says "all brokers down" when the brokers it was connected to are gone, though in a
+    # cluster the others serve: the records stay in the producer (retried once at the new leaders),
+    # nothing is taken back into the spool to be sent a second time.
+    publisher = make()
+    batch = events(10)
+    broker.go_down(report=False)  # in flight, unanswered
+    publisher.publish_many(batch[:5])
+    broker.producers[0].raise_error(KafkaError(KafkaError._ALL_BROKERS_DOWN))
+    broker.up = True  # ...but the cluster answers a metadata request
+    publisher.publish_many(batch[5:])
+    broker.come_back()
+    publisher.flush()
+    assert ids_sent(broker) == [str(e.event_id) for e in batch]
+    assert publisher.mode == "direct" and publisher.spool.depth == 0
+    assert broker.producers[0].purges == 0
+
+
 def test_a_failure_mid_batch_sends_the_rest_behind_it(make, broker: FakeBroker) -> None:
     publisher = make(confirm=True)
     batch = events(5)
