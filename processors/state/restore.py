@@ -21,7 +21,7 @@ log = logging.getLogger("egov.processors.state")
 WATERMARK_REASK = RetryPolicy(initial_s=0.5, cap_s=1.0, floor_s=0.1, max_attempts=3)
 
 #: Past this without progress, a changelog that does not reach its end is an error (an open
-#: transaction of a killed worker aborts within the transaction timeout, 10 s).
+#: transaction of a killed worker aborts within the transaction timeout, 30 s).
 RESTORE_STALL_S = 60.0
 _CHUNK = 10_000
 
