@@ -153,9 +153,16 @@ def on_broker_lost(state: ModeState, event: BrokerLost) -> Step:
 
 
 def on_drain_requested(state: ModeState, _event: DrainRequested) -> Step:
-    """Spooled leftovers (e.g. of a previous run) while new events flow directly: spool and forward."""
+    """Spooled leftovers (e.g. of a previous run) while new events flow directly: spool and forward.
+
+    While spooling already, the next probe is due at once: a caller waiting for the spool to empty
+    (a one-shot job before it exits) must not sit out a backoff of up to ``max_backoff_s`` drawn
+    while the cluster was away.
+    """
     if state.closed or not state.spool:
         return Step(state)
+    if state.mode is Mode.SPOOLING:
+        return Step(state, (Action.RESET_BACKOFF,))
     return Step(replace(state, mode=Mode.SPOOLING))
 
 

@@ -350,9 +350,13 @@ class Publisher:
         if self._spool is None:
             return 0
         deadline = time.monotonic() + timeout
+        asked = 0.0
         while self._spool.depth and time.monotonic() < deadline:
-            if self._mode.direct:  # spooled leftovers while new events flow directly
+            # Direct: spooled leftovers while new events flow directly. Spooling: probe now, not after
+            # the backoff (asked once a second, so a cluster still away is not probed in a tight loop).
+            if self._mode.direct or time.monotonic() - asked >= 1.0:
                 self._mode.handle(DrainRequested())
+                asked = time.monotonic()
             self._stop.wait(0.05)  # the background loop forwards; look again then
         return self._spool.depth
 

@@ -58,7 +58,7 @@ ROWS = [
     ("forwarder's broker lost between batches: nothing", SPOOLING, BrokerLost(forward=True), SPOOLING, ()),
     # drain() asked for
     ("drain while direct: spooling, so the forwarder runs", DIRECT, DrainRequested(), SPOOLING, ()),
-    ("drain while spooling: unchanged", SPOOLING, DrainRequested(), SPOOLING, ()),
+    ("drain while spooling: the next probe at once", SPOOLING, DrainRequested(), SPOOLING, (Action.RESET_BACKOFF,)),
     ("drain without a spool: unchanged", NO_SPOOL, DrainRequested(), NO_SPOOL, ()),
     ("drain after close: unchanged", CLOSING_DIRECT, DrainRequested(), CLOSING_DIRECT, ()),
     # the background loop's probe
