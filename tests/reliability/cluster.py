@@ -58,9 +58,10 @@ class Cluster:
 
     @classmethod
     def start(cls, state_dir, brokers: int = 3) -> "Cluster":
-        """Start a stack of ``brokers`` nodes (1 or 3) in ``state_dir``."""
+        """Start a stack of ``brokers`` nodes (1 or 3) in ``state_dir``; a cluster also gets the relay
+        listeners the regional faults cut (unused by the others)."""
         stack = DevStack(state_dir)
-        info = stack.up(brokers=brokers, progress=lambda _m: None)
+        info = stack.up(brokers=brokers, relay=brokers > 1, progress=lambda _m: None)
         env = info.env()
         durability = {name: int(env[var]) for name, var in (("topic_replication_factor", "EGOV_TOPIC_REPLICATION_FACTOR"),
                                                               ("topic_min_insync_replicas", "EGOV_TOPIC_MIN_INSYNC_REPLICAS"))

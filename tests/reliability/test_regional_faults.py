@@ -31,8 +31,6 @@ import pytest
 
 from adapters.gateway import hash_api_key, new_api_key
 from adapters.sdk.builder import EventBuilder
-from bus.settings import load_settings
-from devtools.devstack import DevStack
 from devtools.devstack import process as procs
 from schemas.cloudevents import HEADER_ID
 from tests.fixtures.adapters import TEST_PSEUDONYM_KEY
@@ -62,23 +60,6 @@ OTHER_REGIONS = "33,35"
 #: The gateway's spool disk, and the free space its spool keeps (EGOV_SPOOL_MIN_FREE_MB).
 DISK_MB = 32
 RESERVE_MB = 4
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """The harness's cluster, with the relay listeners these faults cut (``up(relay=True)``)."""
-    stack = DevStack(tmp_path_factory.mktemp("regional-cluster"))
-    info = stack.up(brokers=3, relay=True, progress=lambda _m: None)
-    try:
-        env = info.env()
-        settings = load_settings(
-            env_file=None, bootstrap_servers=info.bootstrap_servers, schema_registry_url=info.schema_registry_url,
-            schema_auto_register=True, topic_replication_factor=int(env["EGOV_TOPIC_REPLICATION_FACTOR"]),
-            topic_min_insync_replicas=int(env["EGOV_TOPIC_MIN_INSYNC_REPLICAS"]),
-        )
-        yield Cluster(stack, info, settings)
-    finally:
-        stack.down()
 
 
 @pytest.fixture
