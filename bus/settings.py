@@ -92,8 +92,12 @@ class EgovSettings(BaseSettings):
     request_timeout_s: float = Field(
         10.0, gt=0, description="Upper bound of any single blocking call (metadata, registry, flush)"
     )
+    # Kafka's producer default. A leader election after a broker failure took up to ~60 s on the
+    # 3-broker test cluster under load; at 30 s records timed out meanwhile, and a publisher's record
+    # that fails is spooled and sent again (docs/reliability.md).
     delivery_timeout_s: float = Field(
-        30.0, gt=0, description="How long the producer keeps retrying one record before failing it"
+        120.0, gt=0, description="How long the producer keeps retrying one record before failing it (a "
+        "publisher then spools it); the worker's records are bounded by its transaction timeout, 30 s"
     )
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC-SHA256 key that turns a NIK into nik_pseudonym (regional side only)"
@@ -143,6 +147,13 @@ class EgovSettings(BaseSettings):
         10_000,
         gt=0,
         description="Events a gateway process waits on at once (sent, not yet acked or spooled); beyond it 503",
+    )
+    # Below the delivery timeout: an HTTP client (or a load balancer) gives up long before 120 s. A
+    # request answered 503 may still be written; its retry with the same event_id is deduplicated.
+    gateway_ack_timeout_s: float = Field(
+        30.0, gt=0,
+        description="How long a gateway request waits for its events to be acknowledged or spooled before "
+        "it is answered 503 with Retry-After",
     )
     views_api_tokens_file: str | None = Field(
         None,

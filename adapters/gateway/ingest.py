@@ -38,8 +38,9 @@ UNKNOWN_THEME = "unknown"
 @dataclass
 class GatewayConfig:
     """Limits of the gateway: body size, events per batch, how long to wait for the broker's ack, and
-    how many events may wait for it at once (``None``: ``EGOV_GATEWAY_MAX_IN_FLIGHT`` where the
-    gateway is built from settings, else 10,000)."""
+    how many events may wait for it at once (``None``: ``EGOV_GATEWAY_ACK_TIMEOUT_S`` and
+    ``EGOV_GATEWAY_MAX_IN_FLIGHT`` where the gateway is built from settings, else the publisher's
+    ack timeout and 10,000)."""
 
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_batch_events: int = DEFAULT_MAX_BATCH_EVENTS

@@ -20,6 +20,16 @@ log = logging.getLogger("egov.adapters.gateway")
 COMPONENT = "gateway"
 
 
+def gateway_config(settings: Any, config: GatewayConfig | None = None) -> GatewayConfig:
+    """``config`` with what the caller left unset taken from settings (``EGOV_GATEWAY_*``)."""
+    config = config or GatewayConfig()
+    if config.max_in_flight is None:
+        config = dataclasses.replace(config, max_in_flight=settings.gateway_max_in_flight)
+    if config.ack_timeout_s is None:
+        config = dataclasses.replace(config, ack_timeout_s=settings.gateway_ack_timeout_s)
+    return config
+
+
 def build_gateway(settings: Any, config: GatewayConfig | None = None, *, keys: ApiKeyStore | None = None,
                   publisher: Publisher | None = None, component: str = COMPONENT, **publisher_options: Any):
     """``(app, publisher)``: checks keys and the pseudonym key first, so a misconfigured
@@ -29,9 +39,7 @@ def build_gateway(settings: Any, config: GatewayConfig | None = None, *, keys: A
     process, because a spool file is locked by the process that opened it.
     """
     keys = keys or ApiKeyStore.from_settings(settings)
-    config = config or GatewayConfig()
-    if config.max_in_flight is None:  # EGOV_GATEWAY_MAX_IN_FLIGHT unless the caller set one
-        config = dataclasses.replace(config, max_in_flight=settings.gateway_max_in_flight)
+    config = gateway_config(settings, config)
     # Person events arrive with raw NIKs: without a key the gateway must not run at all.
     pseudonymizer = Pseudonymizer.from_settings(settings, purpose="the gateway (it accepts NIKs)")
     if publisher is None:

@@ -5,7 +5,14 @@ mode is DIRECT and writes them to the spool behind everything already there
 when it is not (:func:`adapters.sdk.mode.on_accept` decides), and it turns the
 producer's delivery reports into outcomes (:class:`DeliveryTracker`) and mode
 events (:class:`ModeController`): a retriable failure takes the record back
-into the spool under a new sequence number, in report order.
+into the spool, in report order.
+
+Nothing in flight is purged while the publisher lives (only ``close`` does):
+before a new event is spooled, what is still in the producer gets sequence
+numbers reserved ahead of it (:meth:`DirectSender.reserve_ahead`). The
+producer keeps retrying those records (idempotently: a broker writes each
+once); what fails in the end takes the next reserved number, so it is
+forwarded before the new events, in per-partition order.
 
 Two locks, each with one job: the send lock is held while new events are
 produced or spooled (their order is their acceptance order); the poll lock
@@ -16,6 +23,7 @@ callbacks never take the send lock.
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import threading
@@ -73,7 +81,11 @@ class DirectSender:
         self.raw = make_producer(self._on_error, **conf)
         self.poll_lock = threading.Lock()
         self.send_lock = threading.RLock()
-        self._purge = threading.Event()  # set by a lost link; the next poller purges the producer
+        self._purge = threading.Event()  # set by a lost link without a spool; the next poller purges
+        # Sequence numbers held for the records in the producer when new events were spooled behind
+        # them, lowest first: one that fails later takes the next (reports of a partition come in
+        # produce order). Appended under the send lock, taken under the mode lock (deque: atomic).
+        self._ahead: collections.deque[int] = collections.deque()
         # librdkafka's "all brokers down" means every broker it was connected to: in a cluster that
         # can be the one node that led this publisher's partitions while the others serve. The next
         # poller asks the cluster before taking it for an outage (see after_poll).
@@ -209,8 +221,8 @@ class DirectSender:
         if Action.PRODUCE in actions:  # direct again (cannot happen under the send lock; harmless if it did)
             self.send(encoded, waiter, start)
             return
-        if Action.SETTLE_IN_FLIGHT in actions:
-            self.settle_in_flight()
+        if Action.RESERVE_AHEAD in actions:
+            self.reserve_ahead()
         assert self._spool is not None
         now = time.time()
         records = [
@@ -221,17 +233,26 @@ class DirectSender:
         self._spool.put(records)  # SpoolFullError propagates: the caller must know
         self._tracker.spooled((encoded[i][0], waiter, i) for i in range(start, len(encoded)))
 
-    def settle_in_flight(self) -> None:
-        """Before a new event is spooled (caller holds the send lock): records still in the
-        producer are taken back and spooled first, so they keep their place ahead of it."""
-        if len(self.raw) == 0 and not self._tracker.pending_take_backs():
+    def reserve_ahead(self) -> None:
+        """Before a new event is spooled (caller holds the send lock): hold a sequence number
+        for each record still in the producer, so one that fails later is spooled ahead of it.
+
+        While the publisher spools nothing new enters the producer, so the count only falls;
+        numbers left over (records that were acknowledged) are gaps, which the spool allows.
+        """
+        in_producer = len(self.raw)
+        if in_producer == 0 and not self._tracker.pending_take_backs():
+            self._ahead.clear()  # nothing can fail any more
             return
-        self.raw.purge(in_queue=True, in_flight=True, blocking=True)
-        deadline = time.monotonic() + self._settings.request_timeout_s
-        while len(self.raw) > 0 and time.monotonic() < deadline:
-            with self.poll_lock:
-                self.raw.flush(0.1)
+        self._ahead.extend(self._seq() for _ in range(in_producer - len(self._ahead)))
         self.after_poll()
+
+    def _next_seq(self) -> int:
+        """The sequence number of a record taken back: a reserved one while any is left."""
+        try:
+            return self._ahead.popleft()
+        except IndexError:
+            return self._seq()
 
     def _refused(self, exc: KafkaException, codec: EventCodec, key: bytes, value: bytes, headers: list,
                  waiter: Waiter | None, index: int) -> None:
@@ -316,7 +337,7 @@ class DirectSender:
 
     def _record(self, topic: str, key: bytes | None, value: bytes, headers: list, accepted_at: float,
                 theme: str) -> Callable[[], SpoolRecord]:
-        return lambda: SpoolRecord(self._seq(), topic, key, value,
+        return lambda: SpoolRecord(self._next_seq(), topic, key, value,
                                    [(k, v.encode() if isinstance(v, str) else v) for k, v in headers], theme,
                                    accepted_at)
 
@@ -324,7 +345,7 @@ class DirectSender:
                      codec: EventCodec) -> Callable[[tuple[Action, ...]], None]:
         # Runs under the mode lock, before SPOOLING is visible: the record takes its sequence
         # number and its place in line now (reports of one partition arrive in produce order,
-        # and no new event is spooled before every record in flight has reported).
+        # and a new event spooled before it reported is behind the number reserved for it).
         def before(actions: tuple[Action, ...]) -> None:
             if Action.SPOOL in actions:
                 self._tracker.take_back(TakenBack(record(), waiter, index, codec))
@@ -341,10 +362,11 @@ class DirectSender:
     def _confirm_lost(self) -> None:
         """A reported loss of every broker: an outage only if no broker of the cluster answers now.
 
-        When one answers, the producer keeps its records: it retries them under the same producer
-        id and sequence numbers at the partitions' new leaders, so each is written once. Taking
-        them back would send them again from the spool, and a record the lost broker had written
-        (its acknowledgement lost with it) would be written twice.
+        When one answers, the publisher stays direct: the producer retries its records at the
+        partitions' new leaders. Either way the records stay in the producer, under the same
+        producer id and sequence numbers, so each is written once; taken back and sent again from
+        the spool, a record the broker had written (its acknowledgement lost) would be written
+        twice. A confirmed outage only sends new events to the spool (see :meth:`reserve_ahead`).
         """
         try:
             self.raw.list_topics(timeout=min(2.0, self._settings.request_timeout_s))
@@ -357,7 +379,8 @@ class DirectSender:
         # librdkafka repeats this while no broker answers: said once per outage (publisher: "spool empty").
         (log.debug if self.lost_said else log.warning)(
             "lost every broker (%s); %s", self._lost_reason,
-            "spooling new events" if self._spool is not None else "failing what is in flight")
+            "spooling new events; the producer keeps retrying what is in flight" if self._spool is not None
+            else "failing what is in flight")
         self.lost_said = True
         if Action.PURGE_DIRECT in self._mode.handle(BrokerLost()):
             self._purge.set()
@@ -371,8 +394,8 @@ class DirectSender:
             self._confirm_lost()
         if self._purge.is_set():
             self._purge.clear()
-            # Records waiting in librdkafka would sit there until the delivery timeout:
-            # take them back now (their reports say _PURGE_*), spool or fail them.
+            # No spool: records waiting in librdkafka would sit there until the delivery timeout;
+            # purged, their callers hear of the failure now (the reports say _PURGE_*).
             self.raw.purge(in_queue=True, in_flight=True, blocking=False)
             with self.poll_lock:
                 self.raw.poll(0)

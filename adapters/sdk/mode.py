@@ -1,11 +1,13 @@
 """Direct or spooling: the publisher's mode as a state machine of plain functions.
 
 While the broker answers, new events go straight to the producer (DIRECT). A
-retriable failure or a lost link switches to SPOOLING: what is still in the
-producer is taken back into the spool, new events go to the spool behind it,
-and the forwarder replays the spool oldest-first; once the spool is empty (and
-nothing is in flight) the publisher is DIRECT again. That keeps one region's
-events in order across an outage.
+retriable failure or a lost link switches to SPOOLING: new events go to the
+spool, and what is still in the producer keeps places ahead of them (reserved
+sequence numbers): the producer goes on retrying it, and what fails in the end
+is spooled in those places. The forwarder replays the spool oldest-first once
+nothing is in flight; once the spool is empty the publisher is DIRECT again.
+That keeps one region's events in order across an outage, and a record the
+broker wrote but whose acknowledgement was lost is not sent a second time.
 
 Each transition is a plain function ``(state, event) -> Step(new state,
 actions)``: no I/O, no clock, no lock, so every one of them is tested from a
@@ -38,11 +40,11 @@ class Action(str, enum.Enum):
     """What the publisher must do after a transition, in the order given."""
 
     PRODUCE = "produce"  # send the new event to the direct producer
-    SETTLE_IN_FLIGHT = "settle_in_flight"  # take back what is in the direct producer first: it goes ahead
+    RESERVE_AHEAD = "reserve_ahead"  # places in the spool ahead of the new event for what is still in flight
     SPOOL = "spool"  # write the event (a new one, or one taken back after a failure) to the spool
     FAIL = "fail"  # the record is refused for good: count it, report it to its caller and to flush()
     REFUSE = "refuse"  # the publisher is closed: raise PublisherClosedError
-    PURGE_DIRECT = "purge_direct"  # take back now what waits in the direct producer (not at its timeout)
+    PURGE_DIRECT = "purge_direct"  # take back now what waits in the direct producer (closing, or no spool)
     FORWARD = "forward"  # send the next batch from the spool
     INTERRUPT_FORWARD = "interrupt_forward"  # stop the batch in flight; its records stay spooled
     DEFER_PROBE = "defer_probe"  # the next probe after the next backoff delay
@@ -131,7 +133,7 @@ def on_accept(state: ModeState, _event: Accept) -> Step:
         return Step(state, (Action.REFUSE,))
     if state.mode is Mode.DIRECT:
         return Step(state, (Action.PRODUCE,))
-    return Step(state, (Action.SETTLE_IN_FLIGHT, Action.SPOOL))
+    return Step(state, (Action.RESERVE_AHEAD, Action.SPOOL))
 
 
 def on_send_failed(state: ModeState, event: SendFailed) -> Step:
@@ -142,14 +144,21 @@ def on_send_failed(state: ModeState, event: SendFailed) -> Step:
 
 
 def on_broker_lost(state: ModeState, event: BrokerLost) -> Step:
-    """Every broker is down: take back what waits in the producer now (purged records report failed)."""
+    """Every broker is down: new events go to the spool; what is in the producer stays there.
+
+    Not purged: a record on the wire may have been written by a broker whose answer was cut off.
+    The producer retries it under its producer id and sequence number when the link returns, and
+    the broker writes it once; taken back and sent again from the spool, it would be written twice.
+    What is still unacknowledged at the delivery timeout fails and is spooled in its reserved place.
+    Without a spool the purge helps the caller: it hears of the failure now, not at the timeout.
+    """
     if event.forward:
         return Step(state, (Action.INTERRUPT_FORWARD,) if state.forwarding else ())
     if state.closed:
         return Step(state)  # close() purges anyway
-    # Without a spool the purge still helps: the caller hears of the failure now, not in 30 s.
-    mode = Mode.SPOOLING if state.spool else state.mode
-    return Step(replace(state, mode=mode), (Action.PURGE_DIRECT,))
+    if state.spool:
+        return Step(replace(state, mode=Mode.SPOOLING))
+    return Step(state, (Action.PURGE_DIRECT,))
 
 
 def on_drain_requested(state: ModeState, _event: DrainRequested) -> Step:
@@ -167,13 +176,14 @@ def on_drain_requested(state: ModeState, _event: DrainRequested) -> Step:
 
 
 def on_probe_tick(state: ModeState, event: ProbeTick) -> Step:
-    """While spooling: wait, settle what is in flight, forward a batch, or go direct on an empty spool."""
+    """While spooling: wait for what is in flight, forward a batch, or go direct on an empty spool."""
     if state.closed or state.mode is Mode.DIRECT or state.forwarding or not event.due:
         return Step(state)
     if event.taken_back:
         return Step(state)  # spooled by the next poll, ahead of the spool's tail: look again then
     if event.in_flight:
-        return Step(state, (Action.SETTLE_IN_FLIGHT,))  # records of the direct path go ahead of the tail
+        # Records of the direct path go ahead of the spool: forward nothing until each has its outcome.
+        return Step(state, (Action.RESERVE_AHEAD,))
     if event.spool_depth == 0:
         return Step(replace(state, mode=Mode.DIRECT), (Action.RESET_BACKOFF,))
     return Step(replace(state, forwarding=True), (Action.FORWARD,))

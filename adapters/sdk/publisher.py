@@ -5,13 +5,15 @@ Delivery model
 Every accepted event gets a sequence number. While the link to the broker is
 healthy, events go straight to an idempotent ``acks=all`` producer (DIRECT).
 When a send fails retriably, or librdkafka reports that every broker is down,
-the publisher switches to SPOOLING: records still in the producer are purged
-and written to the SQLite spool under their original sequence numbers, and new
-events are written to the spool behind them. A background thread probes the
-broker, drains the spool oldest-first and switches back to DIRECT once the
-spool is empty, so the events of one region keep their order across an
-outage. Nothing accepted is lost by a crash either: what is in the spool is
-on disk, and the next publisher on the same spool file sends it.
+the publisher switches to SPOOLING: new events are written to the SQLite
+spool, behind sequence numbers reserved for the records still in the
+producer. Those are not purged (one the broker wrote may have lost only its
+acknowledgement): the producer retries them until the delivery timeout
+(``EGOV_DELIVERY_TIMEOUT_S``, 120 s), and one that fails is spooled in its
+reserved place. A background thread waits until nothing is in flight, drains
+the spool oldest-first and switches back to DIRECT once it is empty, so the
+events of one region keep their order across an outage. What is in the spool
+is on disk: after a crash, the next publisher on the same spool file sends it.
 
 The parts
 ---------
@@ -256,8 +258,8 @@ class Publisher:
         try:
             actions = self._mode.tick(in_flight=len(direct.raw), taken_back=self._tracker.pending_take_backs(),
                                       spool_depth=self._spool.depth)
-            if Action.SETTLE_IN_FLIGHT in actions:
-                direct.settle_in_flight()
+            if Action.RESERVE_AHEAD in actions:
+                direct.reserve_ahead()
         finally:
             direct.send_lock.release()
         if Action.RESET_BACKOFF in actions:
@@ -361,13 +363,25 @@ class Publisher:
         return self._spool.depth
 
     def close(self, timeout: float | None = None, drain_timeout: float = 0.0) -> None:
-        """Flush, optionally drain the spool, stop the loop; spooled events stay on disk."""
+        """Flush, optionally drain the spool, stop the loop; spooled events stay on disk.
+
+        With a spool the flush waits up to ``timeout`` (default: the request timeout) and what is
+        still unacknowledged then is spooled for the next run, not lost (one the broker did write
+        is sent again; the centre drops the copy by ``event_id``). Without one it waits up to the
+        delivery timeout and raises :class:`PublishTimeoutError` for what is left.
+        """
         if self._mode.state.closed:
             return
         try:
             if drain_timeout > 0:
                 self.drain(drain_timeout)
-            self.flush(timeout)
+            if self._spool is None:
+                self.flush(timeout)
+            else:
+                try:
+                    self.flush(self._settings.request_timeout_s if timeout is None else timeout)
+                except PublishTimeoutError as exc:
+                    log.warning("%s at close: they are spooled for the next run", exc)
         finally:
             actions = self._mode.handle(Close())
             self._stop.set()  # also interrupts a forward batch

@@ -33,9 +33,9 @@ ROWS = [
     # a new event
     ("accept while direct: produce", DIRECT, Accept(), DIRECT, (A.PRODUCE,)),
     ("accept while spooling: behind what is in flight and spooled", SPOOLING, Accept(), SPOOLING,
-     (A.SETTLE_IN_FLIGHT, A.SPOOL)),
+     (A.RESERVE_AHEAD, A.SPOOL)),
     ("accept while forwarding: still behind the spool", FORWARDING, Accept(), FORWARDING,
-     (A.SETTLE_IN_FLIGHT, A.SPOOL)),
+     (A.RESERVE_AHEAD, A.SPOOL)),
     ("accept after close: refused", CLOSING_DIRECT, Accept(), CLOSING_DIRECT, (A.REFUSE,)),
     ("accept after close while spooling: refused", CLOSED, Accept(), CLOSED, (A.REFUSE,)),
     # a delivery report or produce() failed
@@ -49,8 +49,9 @@ ROWS = [
      ModeState(S, closed=True), (A.SPOOL,)),
     ("report after close (spool closed): failed, nothing spooled", CLOSED, SendFailed(True), CLOSED, (A.FAIL,)),
     # every broker gone
-    ("broker lost while direct: spooling, purge the producer", DIRECT, BrokerLost(), SPOOLING, (A.PURGE_DIRECT,)),
-    ("broker lost while spooling: purge again", SPOOLING, BrokerLost(), SPOOLING, (A.PURGE_DIRECT,)),
+    # (what is in flight stays in the producer: a purged record may have been written already)
+    ("broker lost while direct: spooling, nothing purged", DIRECT, BrokerLost(), SPOOLING, ()),
+    ("broker lost while spooling: nothing more", SPOOLING, BrokerLost(), SPOOLING, ()),
     ("broker lost without a spool: purge, still direct", NO_SPOOL, BrokerLost(), NO_SPOOL, (A.PURGE_DIRECT,)),
     ("broker lost after close: nothing (close purges)", CLOSING_SPOOLING, BrokerLost(), CLOSING_SPOOLING, ()),
     ("purge during drain: the forward batch is interrupted", FORWARDING, BrokerLost(forward=True), FORWARDING,
@@ -64,7 +65,7 @@ ROWS = [
     # the background loop's probe
     ("probe not due: wait", SPOOLING, tick(due=False, spool_depth=5), SPOOLING, ()),
     ("probe while records are in flight: settle them first", SPOOLING, tick(in_flight=3, spool_depth=5), SPOOLING,
-     (A.SETTLE_IN_FLIGHT,)),
+     (A.RESERVE_AHEAD,)),
     ("probe while taken-back records are unspooled: wait for them", SPOOLING, tick(taken_back=2, spool_depth=5),
      SPOOLING, ()),
     ("probe succeeds with a spool to send: forward a batch", SPOOLING, tick(spool_depth=5), FORWARDING,
@@ -107,15 +108,15 @@ def test_failure_mid_batch_sends_the_rest_behind_it() -> None:
     # A batch of three: the first is produced, its report fails retriably, the next two are spooled
     # behind it after what is still in flight.
     state, actions = run(DIRECT, Accept(), SendFailed(True), Accept(), Accept())
-    assert actions == [(A.PRODUCE,), (A.SPOOL,), (A.SETTLE_IN_FLIGHT, A.SPOOL), (A.SETTLE_IN_FLIGHT, A.SPOOL)]
+    assert actions == [(A.PRODUCE,), (A.SPOOL,), (A.RESERVE_AHEAD, A.SPOOL), (A.RESERVE_AHEAD, A.SPOOL)]
     assert state == SPOOLING
 
 
 def test_an_outage_from_loss_to_direct_again() -> None:
     state, actions = run(
         DIRECT,
-        BrokerLost(),  # purge; the purged records' reports follow
-        SendFailed(True),
+        BrokerLost(),  # spooling; what is in flight stays in the producer
+        SendFailed(True),  # one of them timed out: spooled in its place
         tick(due=False, spool_depth=1),  # backing off
         tick(spool_depth=1),  # probe: forward
         BrokerLost(forward=True),  # lost again during the drain
@@ -125,7 +126,7 @@ def test_an_outage_from_loss_to_direct_again() -> None:
         tick(),  # empty: direct
         Accept(),
     )
-    assert actions == [(A.PURGE_DIRECT,), (A.SPOOL,), (), (A.FORWARD,), (A.INTERRUPT_FORWARD,), (A.DEFER_PROBE,),
+    assert actions == [(), (A.SPOOL,), (), (A.FORWARD,), (A.INTERRUPT_FORWARD,), (A.DEFER_PROBE,),
                        (A.FORWARD,), (A.RESET_BACKOFF,), (A.RESET_BACKOFF,), (A.PRODUCE,)]
     assert state == DIRECT
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import MockSchemaRegistryClient
 from pydantic import SecretStr
 
@@ -87,9 +88,10 @@ def test_concurrent_submits_each_resolve_on_their_own(make) -> None:
 
 def test_submit_while_the_broker_is_away_resolves_spooled(make) -> None:
     publisher, broker = make(confirm=True, component="away")
-    broker.go_down()
+    broker.go_down(report=False)
     done = Done()
     publisher.submit(events(2), on_done=done)
+    broker.producers[0].fail_in_flight(KafkaError._MSG_TIMED_OUT)  # away past the delivery timeout
     assert done.event.wait(5)
     assert {r.outcome for r in done.waiter.results} == {SPOOLED}  # type: ignore[union-attr]
 
