@@ -20,6 +20,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from bus.errors import EgovBusError
+from bus.kafka.offsets import spans as offset_spans
+from bus.kafka.offsets import watermarks
 from schemas.event_types import THEMES
 from schemas.topic_names import dlq_topic, parse_topic
 
@@ -168,8 +170,8 @@ def collect(settings: Any, options: StatusOptions = StatusOptions(), *,
     view_topics = sorted(t for t in metadata.topics if _is_view(t, options.prefix))
     partitions = {t: sorted(metadata.topics[t].partitions) for t in [*dlq_topics.values(), *view_topics]
                   if t in metadata.topics}
-    low, high = _watermarks(admin, partitions, settings.request_timeout_s)
-    spans = {t: sum(high[(t, p)] - low[(t, p)] for p in partitions[t]) for t in partitions}
+    low, high = watermarks(admin, partitions, settings.request_timeout_s)
+    spans = offset_spans(partitions, low, high)
     # Counted record by record while small: the processors write dead letters in transactions, and each
     # commit marker takes an offset too, so end - start alone overstates the depth.
     countable = {t: partitions[t] for t in dlq_topics.values() if t in partitions and 0 < spans[t] <= DLQ_COUNT_LIMIT}
@@ -267,18 +269,6 @@ def ends_of(futures: dict[TopicPartition, Any], tp: TopicPartition, timeout: flo
         if key.topic == tp.topic and key.partition == tp.partition:
             return future.result(timeout=timeout).offset
     return tp.offset
-
-
-def _watermarks(admin: AdminClient, partitions: dict[str, list[int]], timeout: float
-                ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-    tps = [TopicPartition(t, p) for t, ps in partitions.items() for p in ps]
-    if not tps:
-        return {}, {}
-    result = []
-    for spec in (OffsetSpec.earliest(), OffsetSpec.latest()):
-        futures = admin.list_offsets({tp: spec for tp in tps}, request_timeout=timeout)
-        result.append({(tp.topic, tp.partition): f.result(timeout=timeout).offset for tp, f in futures.items()})
-    return result[0], result[1]
 
 
 def _count_records(settings: Any, partitions: dict[str, list[int]], low: dict[tuple[str, int], int],

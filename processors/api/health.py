@@ -3,9 +3,12 @@
 Freshness comes from the view store (the broker timestamp of the last row each
 view topic got); a view is *stale* when that is older than
 ``EGOV_VIEWS_STALE_AFTER_S``. DLQ depth is what sits in ``egov.<theme>.dlq``:
-the sum over its partitions of end offset minus start offset, read with
-``get_watermark_offsets`` (no consumer group, nothing committed) and kept for a
-few seconds so a page refreshing every few seconds does not ask the broker each time.
+the span of its offsets (:mod:`bus.kafka.offsets`, the reader ``egov-bus
+status`` uses too), kept for a few seconds so a page refreshing every few
+seconds does not ask the broker each time. A span counts transaction markers
+too, so it is an upper bound (``upper_bound``: the page shows "≤ N"); the
+views API may only Describe the DLQ topics, never read a dead letter, so it
+cannot count them one by one as ``egov-bus status`` does.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
+from bus.kafka.offsets import spans, watermarks
 from schemas.event_types import THEMES
 from schemas.topic_names import dlq_topic
 
@@ -44,18 +48,19 @@ def freshness(updated: dict[str, float | None], *, now: float, stale_after_s: fl
 
 
 class DlqDepth:
-    """Dead letters per theme, from the DLQ topics' watermarks (cached for :data:`DLQ_CACHE_S`)."""
+    """Dead letters per theme, at most: the DLQ topics' offset spans (cached for :data:`DLQ_CACHE_S`)."""
 
     def __init__(self, settings: Any, *, prefix: str | None = None, clock=time.monotonic) -> None:
         self._settings = settings
         self.topics = {theme: dlq_topic(theme, prefix) for theme in THEMES}
         self._clock = clock
         self._lock = threading.Lock()
-        self._consumer: Consumer | None = None
+        self._admin: AdminClient | None = None
         self._cached: tuple[float, dict[str, Any]] | None = None
 
     def read(self) -> dict[str, Any]:
-        """``{"themes": {theme: depth | None}, "error": str | None}``; ``None``: the topic is missing or unreadable."""
+        """``{"themes": {theme: depth | None}, "upper_bound": True, "error", "read_at"}``; ``None``: the
+        topic is missing or unreadable. A depth above 0 may count transaction markers (see the module doc)."""
         with self._lock:
             if self._cached is not None and self._clock() - self._cached[0] < DLQ_CACHE_S:
                 return self._cached[1]
@@ -64,35 +69,26 @@ class DlqDepth:
             return result
 
     def close(self) -> None:
-        """Close the consumer used for the watermarks (if one was opened)."""
+        """Drop the admin client used for the watermarks (if one was made)."""
         with self._lock:
-            if self._consumer is not None:
-                self._consumer.close()
-                self._consumer = None
+            self._admin = None
 
     def _read(self) -> dict[str, Any]:
         # Short bound: a page waits on this answer, and a down broker must not hold it for long.
         timeout = min(3.0, float(self._settings.request_timeout_s))
-        if self._consumer is None:
-            self._consumer = Consumer(self._settings.librdkafka_config(
-                **{"group.id": f"egov-views-api-dlq-{uuid.uuid4().hex}", "enable.auto.commit": False}))
-        depths: dict[str, int | None] = {}
+        if self._admin is None:
+            self._admin = AdminClient(self._settings.librdkafka_config())
+        depths: dict[str, int | None] = {theme: None for theme in self.topics}
         error = None
         try:
-            listed = self._consumer.list_topics(timeout=timeout).topics
-            for theme, topic in self.topics.items():
-                md = listed.get(topic)
-                if md is None or md.error is not None:
-                    depths[theme] = None
-                    continue
-                total = 0
-                for p in md.partitions:
-                    low, high = self._consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)
-                    total += max(0, high - low)
-                depths[theme] = total
+            listed = self._admin.list_topics(timeout=timeout).topics
+            partitions = {topic: sorted(listed[topic].partitions) for topic in self.topics.values()
+                          if topic in listed and listed[topic].error is None}
+            start, end = watermarks(self._admin, partitions, timeout)
+            by_topic = spans(partitions, start, end)
+            depths = {theme: by_topic.get(topic) for theme, topic in self.topics.items()}
         except KafkaException as exc:
             # Shown as "unknown" on the page; the reason once per reading, not per theme.
             error = exc.args[0].str() if exc.args and hasattr(exc.args[0], "str") else str(exc)
             log.info("DLQ depths not readable: %s", error)
-            depths = {theme: depths.get(theme) for theme in self.topics}
-        return {"themes": depths, "error": error, "read_at": _iso(time.time())}
+        return {"themes": depths, "upper_bound": True, "error": error, "read_at": _iso(time.time())}

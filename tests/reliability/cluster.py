@@ -20,32 +20,15 @@ from confluent_kafka.admin import AdminClient
 
 from bus.settings import EgovSettings, load_settings
 from devtools.devstack import DevStack
+from tests.fixtures.processors import wait_until
 
 #: Node id of the single-node stack (its methods take no node argument).
 SINGLE = None
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
-    """Poll until ``predicate()`` is truthy and return it; fail naming ``what`` after ``timeout`` seconds.
-
-    An exception raised by ``predicate`` counts as "not yet" (a broker that is coming back answers
-    with errors for a while); the last one is named in the failure.
-    """
-    deadline = time.monotonic() + timeout
-    last_error: BaseException | None = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except AssertionError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline, then reported
-            last_error = exc
-        if time.monotonic() >= deadline:
-            detail = f" (last error: {type(last_error).__name__}: {last_error})" if last_error else ""
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}{detail}")
-        time.sleep(interval)  # polling a condition with a deadline, not synchronisation by sleep
+    """:func:`~tests.fixtures.processors.wait_until` where an error means "not yet" (parts come back)."""
+    return wait_until(predicate, timeout, what, interval, retry_errors=True)
 
 
 @dataclass

@@ -43,7 +43,6 @@ from tests.reliability.harness import (
     Cluster,
     FaultBed,
     conclude,
-    spool_depth,
     wait_for,
 )
 from tests.reliability.relay import Relays, relays_for

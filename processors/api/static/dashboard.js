@@ -258,8 +258,14 @@
     const rows = body.dlq === null ? [] : Object.entries(body.dlq.themes).map(([theme, depth]) => ({ theme, depth }));
     V.table("dlq-table", "dlq-row", [
       { field: "theme", label: t("col.theme"), text: (r) => I.theme(r.theme) },
-      { field: "depth", label: t("col.dlq"), num: true, value: (r) => r.depth, text: (r) => (r.depth === null ? t("health.dlq.unknown") : F.number(r.depth, lang)) },
+      { field: "depth", label: t("col.dlq"), num: true, value: (r) => r.depth, text: (r) => dlqText(r.depth, body.dlq.upper_bound, lang) },
     ], rows, { attrs: (r) => ({ "data-theme": r.theme, class: r.depth ? "attention" : undefined }) });
+  }
+
+  // An offset span counts transaction markers too: above 0 it is "at most N" (docs/dashboard.md).
+  function dlqText(depth, upperBound, lang) {
+    if (depth === null) return t("health.dlq.unknown");
+    return upperBound && depth > 0 ? "≤ " + F.number(depth, lang) : F.number(depth, lang);
   }
 
   function draw(d) {

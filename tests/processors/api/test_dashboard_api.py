@@ -66,7 +66,8 @@ def test_freshness_marks_old_and_never_updated_views_stale():
 
 class FixedDlq:
     def read(self):
-        return {"themes": {"budgeting": 3, "complaints": None}, "error": None, "read_at": "2025-01-10T00:00:00.000Z"}
+        return {"themes": {"budgeting": 3, "complaints": None}, "upper_bound": True, "error": None,
+                "read_at": "2025-01-10T00:00:00.000Z"}
 
     def close(self):
         pass
