@@ -59,9 +59,8 @@ class ForwardResult(NamedTuple):
 class SpoolForwarder:
     """Sends the oldest ``batch`` records of ``spool`` per :meth:`forward` call.
 
-    Its producer's error callback is ``on_error`` (default :meth:`on_error`:
-    every broker gone interrupts the batch; the publisher routes it through its
-    mode controller instead, which then calls :meth:`interrupt`).
+    Its producer's error callback is ``on_error`` (default :meth:`on_error`,
+    which notes a lost link for the batch's log line: nothing is purged).
     """
 
     def __init__(self, spool: Spool, producer_factory: ProducerFactory, *, batch: int = 1000,
@@ -75,7 +74,7 @@ class SpoolForwarder:
         self._metadata_timeout_s = metadata_timeout_s
         # A batch waits at most this long for its reports (librdkafka fails each record by then).
         self._report_timeout_s = delivery_timeout_s + 5
-        self._interrupted = threading.Event()
+        self._link_lost = threading.Event()
 
     @property
     def producer(self) -> Any:
@@ -85,17 +84,13 @@ class SpoolForwarder:
         return self._producer
 
     def on_error(self, err: KafkaError) -> None:
-        """The producer's error callback: every broker gone is noted for the batch in flight."""
-        if err.code() == KafkaError._ALL_BROKERS_DOWN:
-            self.interrupt()
-
-    def interrupt(self) -> None:
-        """The link was lost during the batch (from any thread): said in the log; nothing is purged.
+        """The producer's error callback: every broker gone is noted for the batch in flight.
 
         The batch keeps waiting for its reports: each record is acknowledged once the
         link is back, or fails at the delivery timeout and stays spooled.
         """
-        self._interrupted.set()
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            self._link_lost.set()
 
     def forward(self, stop: threading.Event | None = None) -> ForwardResult:
         """Send one batch and wait for its reports; delete what left the spool."""
@@ -113,7 +108,7 @@ class SpoolForwarder:
         except KafkaException as exc:
             log.info("spool drain waits: %s", exc)
             return ForwardResult(0, 0, len(batch), f"probe: {exc}")
-        self._interrupted.clear()
+        self._link_lost.clear()
         acked: list[int] = []
         settled: list[int] = []  # leave the spool although not acknowledged (refused for good)
         failed: list[str] = []
@@ -139,7 +134,7 @@ class SpoolForwarder:
                 raw.purge(in_queue=True, in_flight=True, blocking=True)
             raw.flush(0.5)
         self.spool.delete([*acked, *settled])
-        if self._interrupted.is_set():
+        if self._link_lost.is_set():
             log.info("the link was lost during a spool drain; its records were retried, not purged "
                      "(%d of %d acknowledged)", len(acked), len(batch))
         if failed or len(acked) + len(settled) < len(batch):

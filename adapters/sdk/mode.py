@@ -46,7 +46,6 @@ class Action(str, enum.Enum):
     REFUSE = "refuse"  # the publisher is closed: raise PublisherClosedError
     PURGE_DIRECT = "purge_direct"  # take back now what waits in the direct producer (closing, or no spool)
     FORWARD = "forward"  # send the next batch from the spool
-    INTERRUPT_FORWARD = "interrupt_forward"  # stop the batch in flight; its records stay spooled
     DEFER_PROBE = "defer_probe"  # the next probe after the next backoff delay
     RESET_BACKOFF = "reset_backoff"  # the link works: the next failure starts from the first delay
 
@@ -85,9 +84,7 @@ class SendFailed:
 
 @dataclass(frozen=True, slots=True)
 class BrokerLost:
-    """librdkafka reports every broker down, on the direct producer or the forwarder's (``forward``)."""
-
-    forward: bool = False
+    """librdkafka reports every broker down on the direct producer, and no broker answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +149,6 @@ def on_broker_lost(state: ModeState, event: BrokerLost) -> Step:
     What is still unacknowledged at the delivery timeout fails and is spooled in its reserved place.
     Without a spool the purge helps the caller: it hears of the failure now, not at the timeout.
     """
-    if event.forward:
-        return Step(state, (Action.INTERRUPT_FORWARD,) if state.forwarding else ())
     if state.closed:
         return Step(state)  # close() purges anyway
     if state.spool:
@@ -198,11 +193,13 @@ def on_forwarded(state: ModeState, event: Forwarded) -> Step:
 
 
 def on_close(state: ModeState, _event: Close) -> Step:
-    """Close while direct or spooling: stop a forward batch, take back what is in flight; the spool keeps it."""
+    """Close while direct or spooling: take back what is in flight; the spool keeps it.
+
+    A forward batch is stopped by the publisher's stop event; its records stay spooled.
+    """
     if state.closed:
         return Step(state)
-    actions = (Action.INTERRUPT_FORWARD, Action.PURGE_DIRECT) if state.forwarding else (Action.PURGE_DIRECT,)
-    return Step(replace(state, closed=True), actions)
+    return Step(replace(state, closed=True), (Action.PURGE_DIRECT,))
 
 
 def on_spool_closed(state: ModeState, _event: SpoolClosed) -> Step:

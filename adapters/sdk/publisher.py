@@ -36,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaException
 
 from adapters.privacy import Pseudonymizer
 from adapters.sdk.signer import BatchSigner
@@ -46,7 +46,7 @@ from adapters.sdk.delivery import ACKED, FAILED, SPOOLED, DeliveryTracker, Publi
 from adapters.sdk.direct import DirectSender
 from adapters.sdk.exceptions import PublisherClosedError, PublishTimeoutError
 from adapters.sdk.forwarder import SpoolForwarder
-from adapters.sdk.mode import Action, BrokerLost, Close, DrainRequested, Forwarded, ModeController, SpoolClosed
+from adapters.sdk.mode import Action, Close, DrainRequested, Forwarded, ModeController, SpoolClosed
 from adapters.spool import Spool
 from bus.kafka import EgovProducer
 from bus.retry import RetryPolicy
@@ -138,7 +138,6 @@ class Publisher:
         self._forwarder = None if self._spool is None else SpoolForwarder(
             self._spool, lambda error_cb: make(error_cb, **overrides), batch=drain_batch,
             metadata_timeout_s=min(2.0, settings.request_timeout_s), delivery_timeout_s=settings.delivery_timeout_s,
-            on_error=self._on_forward_error,
         )
         self._stop = threading.Event()
         self._pump = threading.Thread(target=self._run, name=f"egov-publisher-{component}", daemon=True)
@@ -271,12 +270,6 @@ class Publisher:
                 complete = self._forwarder.forward(self._stop).complete
             finally:
                 self._mode.handle(Forwarded(complete))
-
-    def _on_forward_error(self, err: KafkaError) -> None:
-        if err.code() == KafkaError._ALL_BROKERS_DOWN and Action.INTERRUPT_FORWARD in self._mode.handle(
-                BrokerLost(forward=True)):
-            assert self._forwarder is not None
-            self._forwarder.interrupt()
 
     @property
     def ack_timeout_s(self) -> float:

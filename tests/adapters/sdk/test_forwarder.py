@@ -113,7 +113,7 @@ def test_a_lost_link_during_a_drain_purges_nothing_and_each_record_is_acknowledg
 
     def on_error(err: KafkaError) -> None:  # served by the forwarder's own flush, while it waits
         lost.append(err)
-        fwd.interrupt()
+        fwd.on_error(err)
         broker.come_back()  # the link returns while the batch is still in flight
 
     made: list[FakeProducer] = []

@@ -54,9 +54,8 @@ ROWS = [
     ("broker lost while spooling: nothing more", SPOOLING, BrokerLost(), SPOOLING, ()),
     ("broker lost without a spool: purge, still direct", NO_SPOOL, BrokerLost(), NO_SPOOL, (A.PURGE_DIRECT,)),
     ("broker lost after close: nothing (close purges)", CLOSING_SPOOLING, BrokerLost(), CLOSING_SPOOLING, ()),
-    ("purge during drain: the forward batch is interrupted", FORWARDING, BrokerLost(forward=True), FORWARDING,
-     (A.INTERRUPT_FORWARD,)),
-    ("forwarder's broker lost between batches: nothing", SPOOLING, BrokerLost(forward=True), SPOOLING, ()),
+    ("broker lost during a drain: the batch goes on waiting for its reports", FORWARDING, BrokerLost(),
+     FORWARDING, ()),
     # drain() asked for
     ("drain while direct: spooling, so the forwarder runs", DIRECT, DrainRequested(), SPOOLING, ()),
     ("drain while spooling: the next probe at once", SPOOLING, DrainRequested(), SPOOLING, (Action.RESET_BACKOFF,)),
@@ -83,8 +82,8 @@ ROWS = [
     ("close while direct: purge what is in flight into the spool", DIRECT, Close(), CLOSING_DIRECT,
      (A.PURGE_DIRECT,)),
     ("close while spooling: the spool keeps its records", SPOOLING, Close(), CLOSING_SPOOLING, (A.PURGE_DIRECT,)),
-    ("close while forwarding: interrupt the batch, then purge", FORWARDING, Close(),
-     ModeState(S, closed=True, forwarding=True), (A.INTERRUPT_FORWARD, A.PURGE_DIRECT)),
+    ("close while forwarding: purge (the stop event ends the batch)", FORWARDING, Close(),
+     ModeState(S, closed=True, forwarding=True), (A.PURGE_DIRECT,)),
     ("close twice: nothing", CLOSING_DIRECT, Close(), CLOSING_DIRECT, ()),
     ("spool closed: nothing can be spooled any more", CLOSING_SPOOLING, SpoolClosed(), CLOSED, ()),
 ]
@@ -119,21 +118,21 @@ def test_an_outage_from_loss_to_direct_again() -> None:
         SendFailed(True),  # one of them timed out: spooled in its place
         tick(due=False, spool_depth=1),  # backing off
         tick(spool_depth=1),  # probe: forward
-        BrokerLost(forward=True),  # lost again during the drain
+        BrokerLost(),  # lost again during the drain
         Forwarded(False),
         tick(spool_depth=1),
         Forwarded(True),
         tick(),  # empty: direct
         Accept(),
     )
-    assert actions == [(), (A.SPOOL,), (), (A.FORWARD,), (A.INTERRUPT_FORWARD,), (A.DEFER_PROBE,),
+    assert actions == [(), (A.SPOOL,), (), (A.FORWARD,), (), (A.DEFER_PROBE,),
                        (A.FORWARD,), (A.RESET_BACKOFF,), (A.RESET_BACKOFF,), (A.PRODUCE,)]
     assert state == DIRECT
 
 
 def test_every_event_kind_has_a_transition_from_every_state() -> None:
     states = [DIRECT, SPOOLING, FORWARDING, NO_SPOOL, CLOSING_DIRECT, CLOSING_SPOOLING, CLOSED]
-    events = [Accept(), SendFailed(True), SendFailed(False), BrokerLost(), BrokerLost(forward=True),
+    events = [Accept(), SendFailed(True), SendFailed(False), BrokerLost(),
               DrainRequested(), tick(spool_depth=1), Forwarded(True), Close(), SpoolClosed()]
     for state in states:
         for event in events:
