@@ -92,12 +92,15 @@ class EgovSettings(BaseSettings):
     request_timeout_s: float = Field(
         10.0, gt=0, description="Upper bound of any single blocking call (metadata, registry, flush)"
     )
-    # Kafka's producer default. A leader election after a broker failure took up to ~60 s on the
-    # 3-broker test cluster under load; at 30 s records timed out meanwhile, and a publisher's record
-    # that fails is spooled and sent again (docs/reliability.md).
+    # The longest outage a publisher rides out with every record written once: until then what is in
+    # its producer is retried under the same sequence numbers; a record that fails is spooled and sent
+    # again, and if the broker had written it, it is twice in the topic (docs/regional.md). A leader
+    # election took up to ~60 s on the loaded 3-broker test cluster, and regional links drop for
+    # minutes; Kafka's default, 120 s, sits right at the fault suite's 2-minute network cut.
     delivery_timeout_s: float = Field(
-        120.0, gt=0, description="How long the producer keeps retrying one record before failing it (a "
-        "publisher then spools it); the worker's records are bounded by its transaction timeout, 30 s"
+        300.0, gt=0, description="How long the producer keeps retrying one record before failing it (a "
+        "publisher then spools it): the longest outage ridden out without a record written twice; the "
+        "worker's records are bounded by its transaction timeout, 30 s"
     )
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC-SHA256 key that turns a NIK into nik_pseudonym (regional side only)"

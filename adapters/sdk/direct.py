@@ -7,12 +7,13 @@ producer's delivery reports into outcomes (:class:`DeliveryTracker`) and mode
 events (:class:`ModeController`): a retriable failure takes the record back
 into the spool, in report order.
 
-Nothing in flight is purged while the publisher lives (only ``close`` does):
-before a new event is spooled, what is still in the producer gets sequence
-numbers reserved ahead of it (:meth:`DirectSender.reserve_ahead`). The
-producer keeps retrying those records (idempotently: a broker writes each
-once); what fails in the end takes the next reserved number, so it is
-forwarded before the new events, in per-partition order.
+A lost link purges nothing: before a new event is spooled, what is still in
+the producer gets sequence numbers reserved ahead of it
+(:meth:`DirectSender.reserve_ahead`), and the producer keeps retrying those
+records (idempotently: a broker writes each once). Only when one comes back
+failed (the cluster stayed away past the delivery timeout) is the rest taken
+back behind it, so that nothing overtakes it; each takes the next reserved
+number and is forwarded before the new events, in per-partition order.
 
 Two locks, each with one job: the send lock is held while new events are
 produced or spooled (their order is their acceptance order); the poll lock
@@ -45,6 +46,7 @@ from bus.kafka import connectivity
 log = logging.getLogger("egov.adapters.publisher")
 
 _CHUNK = 256  # new events per spool transaction while spooling
+_PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)  # reports of records this sender took back
 
 
 #: Events per signature on the streaming path: one Ed25519 signature (~40 us) per this many records.
@@ -81,7 +83,8 @@ class DirectSender:
         self.raw = make_producer(self._on_error, **conf)
         self.poll_lock = threading.Lock()
         self.send_lock = threading.RLock()
-        self._purge = threading.Event()  # set by a lost link without a spool; the next poller purges
+        # Set by the first record back failed (or a lost link without a spool): the next poller purges.
+        self._purge = threading.Event()
         # Sequence numbers held for the records in the producer when new events were spooled behind
         # them, lowest first: one that fails later takes the next (reports of a partition come in
         # produce order). Appended under the send lock, taken under the mode lock (deque: atomic).
@@ -331,6 +334,12 @@ class DirectSender:
         record = self._record(msg.topic(), msg.key(), msg.value(), headers,
                               (ts_ms / 1000.0) if ts_ms and ts_ms > 0 else time.time(), codec.theme)
         actions = self._mode.handle(SendFailed(self._retriable(err)), self._taking_back(record, waiter, index, codec))
+        if Action.SPOOL in actions and err.code() not in _PURGED:
+            # The first record back from the producer (its delivery timeout ran out): what is still
+            # there is behind it, and the producer would deliver it before this one is sent again
+            # from the spool. Taken back too, everything keeps its order; one the broker had written
+            # (on the wire when the link went) is written twice, which the centre drops by event_id.
+            self._purge.set()
         if Action.SPOOL not in actions:
             reason = self.refusal if self.refusal and err.code() == KafkaError._FATAL else f"{err.name()}: {err.str()}"
             self._tracker.failed(codec, waiter, index, headers[0][1], reason)
@@ -394,11 +403,12 @@ class DirectSender:
             self._confirm_lost()
         if self._purge.is_set():
             self._purge.clear()
-            # No spool: records waiting in librdkafka would sit there until the delivery timeout;
-            # purged, their callers hear of the failure now (the reports say _PURGE_*).
-            self.raw.purge(in_queue=True, in_flight=True, blocking=False)
-            with self.poll_lock:
-                self.raw.poll(0)
+            if len(self.raw) > 0:
+                # Spooled behind the record that failed (see _failure), or, without a spool, failed
+                # now rather than at their own delivery timeout (the reports say _PURGE_*).
+                self.raw.purge(in_queue=True, in_flight=True, blocking=False)
+                with self.poll_lock:
+                    self.raw.poll(0)
         if self._spool is not None and self._tracker.pending_take_backs():
             # force: these were accepted already; the limit applies to new events only.
             self._tracker.spool_taken_back(functools.partial(self._spool.put, force=True))

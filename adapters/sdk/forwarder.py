@@ -64,7 +64,7 @@ class SpoolForwarder:
     """
 
     def __init__(self, spool: Spool, producer_factory: ProducerFactory, *, batch: int = 1000,
-                 metadata_timeout_s: float = 2.0, delivery_timeout_s: float = 120.0,
+                 metadata_timeout_s: float = 2.0, delivery_timeout_s: float = 300.0,
                  on_error: Callable[[KafkaError], None] | None = None) -> None:
         self.spool = spool
         self._factory = producer_factory

@@ -9,8 +9,8 @@ the publisher switches to SPOOLING: new events are written to the SQLite
 spool, behind sequence numbers reserved for the records still in the
 producer. Those are not purged (one the broker wrote may have lost only its
 acknowledgement): the producer retries them until the delivery timeout
-(``EGOV_DELIVERY_TIMEOUT_S``, 120 s), and one that fails is spooled in its
-reserved place. A background thread waits until nothing is in flight, drains
+(``EGOV_DELIVERY_TIMEOUT_S``, 300 s); when one fails, it and everything behind
+it are spooled in their reserved places. A background thread waits until nothing is in flight, drains
 the spool oldest-first and switches back to DIRECT once it is empty, so the
 events of one region keep their order across an outage. What is in the spool
 is on disk: after a crash, the next publisher on the same spool file sends it.

@@ -177,11 +177,13 @@ class FakeProducer:
             self._errors.append(err)
             self._changed.notify_all()
 
-    def fail_in_flight(self, code: int = KafkaError._MSG_TIMED_OUT) -> None:
-        """Every record in flight fails with ``code`` (reported at the next poll/flush)."""
+    def fail_in_flight(self, code: int = KafkaError._MSG_TIMED_OUT, first: int | None = None) -> None:
+        """Every record in flight (or the ``first`` n, oldest first, as timeouts come) fails with ``code``
+        (reported at the next poll/flush)."""
         with self._lock:
-            self._reports += [(callback, KafkaError(code), msg) for msg, callback in self._in_flight]
-            self._in_flight = []
+            count = len(self._in_flight) if first is None else first
+            failing, self._in_flight = self._in_flight[:count], self._in_flight[count:]
+            self._reports += [(callback, KafkaError(code), msg) for msg, callback in failing]
             self._changed.notify_all()
 
     def in_flight_values(self) -> list[bytes]:

@@ -146,6 +146,28 @@ def test_a_lost_broker_spools_in_order_then_the_spool_drains_and_direct_resumes(
     assert broker.producers[0].purges == 0  # nothing in flight was taken back to be sent again
 
 
+@pytest.mark.parametrize("confirm", [False, True])
+def test_the_first_record_back_failed_takes_the_rest_with_it_so_nothing_overtakes_it(make, broker: FakeBroker,
+                                                                                     confirm: bool) -> None:
+    # The cluster stayed away past the delivery timeout and came back while only the oldest records
+    # had timed out: left in the producer, the younger would be delivered before the older are sent
+    # again from the spool.
+    publisher = make(confirm=confirm)
+    batch = events(12)
+    broker.go_down(report=False)
+    accepted = publisher.publish_many(batch[:8])
+    broker.producers[0].raise_error(KafkaError(KafkaError._ALL_BROKERS_DOWN))
+    assert until(lambda: publisher.mode == "spooling")
+    accepted += [r.event_id for r in publisher.publish_many_acked(batch[8:])]  # behind 8 reserved places
+    broker.producers[0].fail_in_flight(KafkaError._MSG_TIMED_OUT, first=3)
+    assert until(lambda: publisher.spool.depth == 12)  # the 3, the 5 behind them, the 4 new ones
+    assert [envelope_of(r.value)[0] for r in publisher.spool.peek(12)] == accepted
+    broker.come_back()
+    assert publisher.drain(10) == 0
+    assert ids_sent(broker) == accepted  # the 5 younger ones were taken back too: nothing overtook the 3
+    assert broker.producers[0].purges >= 1
+
+
 def test_every_broker_reported_down_while_the_cluster_answers_keeps_the_records_in_the_producer(
         make, broker: FakeBroker) -> None:
     # librdkafka says "all brokers down" when the brokers it was connected to are gone, though in a
