@@ -74,7 +74,7 @@ def test_views_exact_idempotent_and_poison_goes_to_dlq(stack_settings, registry,
     view_topics = [f"{prefix}.egov.view.{v}" for v in ("integration_index", "budget_absorption", "complaint_service_level", "licensing_throughput")]
     before = {t: len(read_topic(stack_settings, t)) for t in view_topics}
     publish(stack_settings, registry, prefix, events)
-    wait_until(lambda: group_lag(stack_settings, admin, app_id, theme_topics) == 0, 300, "the worker to consume the duplicates", 2)
+    wait_until(lambda: group_lag(stack_settings, app_id, theme_topics) == 0, 300, "the worker to consume the duplicates", 2)
     assert {t: len(read_topic(stack_settings, t)) for t in view_topics} == before
     assert comparable(actual_views(stack_settings, registry, prefix), expected) == expected
 

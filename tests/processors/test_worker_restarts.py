@@ -94,7 +94,7 @@ def test_sigkill_mid_stream_then_restart_keeps_views_exact(stack_settings, regis
     _wait_mid_stream(stack_settings, catalog_prefix)
     first.kill()
     # Mid-stream: part of the first wave was not committed when the worker died.
-    assert group_lag(stack_settings, admin, app_id, _theme_topics(catalog_prefix)) > 0
+    assert group_lag(stack_settings, app_id, _theme_topics(catalog_prefix)) > 0
     publish(stack_settings, registry, catalog_prefix, second_wave)
     second = start_worker(catalog_prefix, app_id, guarantee)
     _wait_exact(stack_settings, registry, catalog_prefix, expected, [second], timeout=300)

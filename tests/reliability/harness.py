@@ -36,7 +36,7 @@ from adapters.simulator.generator import generate_events
 from bus.serde import make_registry_client
 from devtools.devstack import process as procs
 from tests.fixtures.adapters import TEST_PSEUDONYM_KEY
-from tests.fixtures.processors import Worker, group_lag
+from tests.fixtures.processors import Worker, committed_offsets, group_lag
 from tests.fixtures.views_oracle import actual_views, comparable
 from tests.reliability.checks import (
     Accepted,
@@ -263,14 +263,12 @@ class FaultBed:
 
     def lag(self) -> int:
         """Records of the theme topics the worker's group has not committed yet."""
-        return group_lag(self.settings, self.admin, self.app_id, self.theme_topics)
+        return group_lag(self.settings, self.app_id, self.theme_topics)
 
     def committed(self) -> int:
         """Events the worker's group has committed (the sum of its committed offsets on the theme topics)."""
-        from confluent_kafka import ConsumerGroupTopicPartitions
-
-        result = self.admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(self.app_id)])[self.app_id]
-        return sum(tp.offset for tp in result.result(timeout=10).topic_partitions if tp.offset > 0)
+        offsets = committed_offsets(self.settings, self.app_id, self.theme_topics)
+        return sum(offset for offset in offsets.values() if offset > 0)
 
     def accepted(self, sims: Iterable[Simulator] | None = None) -> Accepted:
         """What ``sims`` (default: every simulator of the bed, each finished with :meth:`Simulator.wait_ok`) accepted."""
