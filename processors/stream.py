@@ -269,7 +269,11 @@ class StreamLoop:
             if err is not None:
                 if connectivity.is_authorization(err):
                     raise self._authorization_lost(err)
-                if err.fatal():
+                # A fatal consumer error arrives as a message error with code _FATAL, whose fatal()
+                # is false (e.g. "Static consumer fenced by other consumer with same
+                # group.instance.id" after a coordinator moved): the consumer is dead from then on,
+                # so the loop must end (the pod restarts the worker) rather than idle forever.
+                if err.fatal() or err.code() == KafkaError._FATAL:
                     raise EngineKafkaError(f"consumer: {err.str()}")
                 if err.code() != KafkaError._PARTITION_EOF:
                     log.warning("consumer: %s", err.str())
