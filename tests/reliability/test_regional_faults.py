@@ -34,7 +34,7 @@ from adapters.sdk.builder import EventBuilder
 from devtools.devstack import process as procs
 from schemas.cloudevents import HEADER_ID
 from tests.fixtures.adapters import TEST_PSEUDONYM_KEY
-from tests.fixtures.gateway_process import Answer, Connection, GatewayProcess
+from tests.fixtures.gateway_process import Answer, Connection, GatewayProcess, outcome
 from tests.fixtures.views_oracle import scan_topic
 from tests.reliability.harness import (
     TAIL_S,
@@ -154,14 +154,6 @@ class Client:
         return [event for _answer, event in self.answers if event is not None]
 
 
-def outcome(answer: Answer) -> str:
-    """``acked``/``spooled`` (202), ``waited`` (503: not acknowledged in time, its record still in the
-    producer), or the status."""
-    if answer.status == 202:
-        return answer.body.get("status", "?")
-    if answer.status == 503 and "neither acknowledged nor spooled" in str(answer.body.get("detail")):
-        return "waited"
-    return f"{answer.status}"
 
 
 def topic_count(bed: FaultBed, topic: str, ids: set[str]) -> int:

@@ -24,7 +24,7 @@ from bus.retry import RetryPolicy
 from bus.settings import EgovSettings, load_settings
 from devtools.devstack import DevStack
 from tests.fixtures.adapters import TEST_PSEUDONYM_KEY, event_ids, read_records
-from tests.fixtures.gateway_process import Answer, Connection, GatewayProcess, running_gateway
+from tests.fixtures.gateway_process import Answer, Connection, GatewayProcess, outcome, running_gateway
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -98,14 +98,6 @@ class Load:
 ACK_TIMEOUT_S = 5
 
 
-def outcome(answer: Answer) -> str:
-    """``acked``/``spooled`` (202), ``waited`` (503: not acknowledged in time, still in the producer),
-    or the status."""
-    if answer.status == 202:
-        return answer.body["status"]
-    if answer.status == 503 and "neither acknowledged nor spooled" in str(answer.body.get("detail")):
-        return "waited"
-    return str(answer.status)
 
 
 async def load_through_an_outage(gateway: GatewayProcess, stack: DevStack) -> Load:
