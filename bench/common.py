@@ -22,10 +22,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
-from confluent_kafka import ConsumerGroupTopicPartitions, IsolationLevel, TopicPartition
+from confluent_kafka import IsolationLevel, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 import schemas
+from bus.kafka.offsets import committed
 from adapters.privacy import Pseudonymizer
 from adapters.sdk import Publisher
 from adapters.simulator import generate_events
@@ -139,14 +140,15 @@ class Lag:
     """Consumer-group progress in two broker requests (committed offsets, end offsets),
     not one request per partition as ``tests.fixtures.processors.group_lag``."""
 
-    def __init__(self, admin: AdminClient, topics: list[str], partitions: int) -> None:
+    def __init__(self, admin: AdminClient, topics: list[str], partitions: int, settings: Any) -> None:
         self.admin = admin
+        self.settings = settings
+        self.topics = {t: list(range(partitions)) for t in topics}
         self.tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
 
     def committed(self, group: str) -> dict[tuple[str, int], int]:
-        request = [ConsumerGroupTopicPartitions(group)]
-        result = self.admin.list_consumer_group_offsets(request, request_timeout=10)[group].result(timeout=10)
-        return {(tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0}
+        offsets = committed(self.settings, group, self.topics, 10)
+        return {tp: offset for tp, offset in offsets.items() if offset >= 0}
 
     def ends(self) -> dict[tuple[str, int], int]:
         """Last stable offsets (read_committed): what a transactional reader can reach."""

@@ -175,7 +175,7 @@ def run_rate(settings: Any, admin: Any, rate: int, duration: float, guarantee: s
     prefix = new_prefix("e")
     topics = provision(admin, prefix)
     partitions = len(admin.list_topics(topics[0], timeout=10).topics[topics[0]].partitions)
-    lag = Lag(admin, topics, partitions)
+    lag = Lag(admin, topics, partitions, settings)
     view_topic = view_topic_name(VIEW, prefix)
     total = int(rate * duration)
     pool, publisher = encode_events(settings, prefix, seed, min(POOL, total))
@@ -250,7 +250,8 @@ def run_rate(settings: Any, admin: Any, rate: int, duration: float, guarantee: s
             if not worker.alive():
                 raise RuntimeError(f"worker exited:\n{worker.tail()}")
             time.sleep(0.1)  # polling a condition (group lag), with a deadline
-        view_lag = Lag(admin, [view_topic], len(admin.list_topics(view_topic, timeout=10).topics[view_topic].partitions))
+        view_lag = Lag(admin, [view_topic], len(admin.list_topics(view_topic, timeout=10).topics[view_topic].partitions),
+                       settings)
         ends_queue.put({p: end for (_t, p), end in view_lag.ends().items()})
         reader.join(120)
         if reader.exitcode != 0:

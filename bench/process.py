@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     schema_ids = sorted({unpack_header(e.value) for e in events})
     value_bytes = statistics.mean(len(e.value) for e in events)
     del events
-    lag = Lag(admin, topics, partitions)
+    lag = Lag(admin, topics, partitions, settings)
     preload_ends = lag.ends()
     assert sum(preload_ends.values()) == n, (sum(preload_ends.values()), n)
     print(f"preloaded {n:,} events on {prefix} ({len(topics)} topics x {partitions} partitions, "

@@ -12,7 +12,6 @@ from typing import Any
 
 from confluent_kafka import (
     Consumer,
-    ConsumerGroupTopicPartitions,
     IsolationLevel,
     KafkaException,
     TopicPartition,
@@ -20,6 +19,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from bus.errors import EgovBusError
+from bus.kafka.offsets import committed as committed_offsets
 from bus.kafka.offsets import spans as offset_spans
 from bus.kafka.offsets import watermarks
 from schemas.event_types import THEMES
@@ -165,7 +165,7 @@ def collect(settings: Any, options: StatusOptions = StatusOptions(), *,
     admin = AdminClient(settings.librdkafka_config())
     metadata = admin.list_topics(timeout=settings.request_timeout_s)
     report = StatusReport(checked_at, _brokers(settings, metadata), registry)
-    report.consumer_groups = _groups(settings, admin, (settings.processor_app_id, *options.groups))
+    report.consumer_groups = _groups(settings, admin, metadata, (settings.processor_app_id, *options.groups))
     dlq_topics = {theme: dlq_topic(theme, options.prefix) for theme in THEMES}
     view_topics = sorted(t for t in metadata.topics if _is_view(t, options.prefix))
     partitions = {t: sorted(metadata.topics[t].partitions) for t in [*dlq_topics.values(), *view_topics]
@@ -238,11 +238,13 @@ def _probe(settings: Any, address: str) -> bool:
         return False
 
 
-def _groups(settings: Any, admin: AdminClient, groups: tuple[str, ...]) -> list[dict[str, Any]]:
+def _groups(settings: Any, admin: AdminClient, metadata: Any, groups: tuple[str, ...]) -> list[dict[str, Any]]:
     timeout = settings.request_timeout_s
     out = []
     groups = tuple(dict.fromkeys(groups))
     described = admin.describe_consumer_groups(list(groups), request_timeout=timeout)
+    # Internal topics (__consumer_offsets, the registry's) are nobody's work to report.
+    topics = {t: sorted(md.partitions) for t, md in metadata.topics.items() if not t.startswith("_")}
     for group in groups:
         state, members = None, None
         try:
@@ -250,9 +252,11 @@ def _groups(settings: Any, admin: AdminClient, groups: tuple[str, ...]) -> list[
             state, members = desc.state.name.lower(), len(desc.members)
         except KafkaException:
             pass
-        committed = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)],
-                                                      request_timeout=timeout)[group].result(timeout=timeout)
-        parts = [tp for tp in committed.topic_partitions if tp.offset >= 0]
+        try:
+            offsets = committed_offsets(settings, group, topics, timeout)
+        except KafkaException:
+            offsets = {}  # a coordinator still loading or moving: no lag to report this time
+        parts = [TopicPartition(t, p, o) for (t, p), o in offsets.items() if o >= 0]
         lag = None
         if parts:
             ends = admin.list_offsets({TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in parts},
