@@ -218,11 +218,18 @@ def test_spool_disk_full_at_the_gateway_503_with_retry_after_and_nothing_accepte
         space_back = time.monotonic()
         wait_for(lambda: gateway.metric("egov_spool_depth_events") == 0, 300, "the gateway's spool to drain")
         drained_s = time.monotonic() - space_back
+        # The publisher turns direct on its first probe after the spool is empty (one 50 ms pump
+        # interval, longer on a loaded machine: the first clean-clone run's next 50 posts all came
+        # in before it and were spooled, then forwarded). Posts until then are accepted like any other.
+        wait_for(lambda: outcome(client.post(1)[0]) == "acked", 60, "the gateway to publish directly again",
+                 interval=0.1)
         after = client.post(50)
         assert Counter(map(outcome, after)) == {"acked": 50}, Counter(map(outcome, after))
         events = client.accepted_events()
         accepted = Accepted.of(events, bed.prefix)
-        assert set(accepted.ids) == accepted_202 | {str(e) for e in waited} | {a.body["event_id"] for a in after}
+        answered_202 = {a.body["event_id"] for a, _ in client.answers if a.status == 202}
+        assert accepted_202 | {a.body["event_id"] for a in after} <= answered_202
+        assert set(accepted.ids) == answered_202 | {str(e) for e in waited}
         measured = {"fault_s": round(space_back - began, 1), "spooled_202": len(spooled_202), "waited_503": len(waited),
                     "refused_503": sum(a.status == 503 for a, _ in client.answers),
                     "retry_after": sorted({a.headers["retry-after"] for a, _ in client.answers if a.status == 503}),
