@@ -26,7 +26,7 @@ from confluent_kafka import IsolationLevel, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 import schemas
-from bus.kafka.offsets import committed
+from bus.kafka.offsets import GroupOffsets
 from adapters.privacy import Pseudonymizer
 from adapters.sdk import Publisher
 from adapters.simulator import generate_events
@@ -145,10 +145,21 @@ class Lag:
         self.settings = settings
         self.topics = {t: list(range(partitions)) for t in topics}
         self.tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        # One reader per group for the whole run: a polling loop must not build a client per poll
+        # beside the contender it measures.
+        self._readers: dict[str, GroupOffsets] = {}
 
     def committed(self, group: str) -> dict[tuple[str, int], int]:
-        offsets = committed(self.settings, group, self.topics, 10)
+        if group not in self._readers:
+            self._readers[group] = GroupOffsets(self.settings, group)
+        offsets = self._readers[group].committed(self.topics, 10)
         return {tp: offset for tp, offset in offsets.items() if offset >= 0}
+
+    def close(self) -> None:
+        """Release the group readers."""
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
 
     def ends(self) -> dict[tuple[str, int], int]:
         """Last stable offsets (read_committed): what a transactional reader can reach."""

@@ -258,6 +258,7 @@ def run_rate(settings: Any, admin: Any, rate: int, duration: float, guarantee: s
             raise RuntimeError(f"view reader failed (exit code {reader.exitcode})")
     finally:
         worker.stop()
+        lag.close()
         if reader.is_alive():
             reader.terminate()
             reader.join(30)

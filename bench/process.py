@@ -298,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = f"  {rate / rates['raw'][-1]:.2f} x raw" if reader != "raw" else ""
             print(f"  round {round_no}: {reader:<26} {rate:>10,.0f} events/s{ratio}", flush=True)
 
+    lag.close()
     result = summarize(args, readers, contenders, rates, startups, windows)
     result["params"].update(events=n, topics=len(topics), partitions_per_topic=partitions,
                             mean_value_bytes=round(value_bytes, 1))

@@ -194,6 +194,10 @@ class FaultBed:
         self._closing = threading.Event()
         self._supervisor = threading.Thread(target=self._supervise, name="worker-supervisor", daemon=True)
 
+    def crash_summary(self) -> dict:
+        """``worker_crashes`` and their distinct ``crash_errors``, as the results file records them."""
+        return {"worker_crashes": len(self.crashes), "crash_errors": sorted({c["error"] for c in self.crashes})}
+
     # -- processes -----------------------------------------------------------------------------
 
     def start_worker(self) -> Worker:
@@ -367,8 +371,7 @@ def run_fault(bed: FaultBed, fault: str, inject: Callable[[], dict], *, planned_
             measured["recover_s"] = None
             measured["not_recovered"] = str(exc).splitlines()[0]
     report = bed.check_all(accepted)
-    measured["worker_crashes"] = len(bed.crashes)
-    measured["crash_errors"] = sorted({c["error"] for c in bed.crashes})
+    measured.update(bed.crash_summary())
     if measured.get("not_recovered"):
         report.failures.insert(0, measured["not_recovered"])
     if measured.get("warmup_error"):

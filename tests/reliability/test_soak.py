@@ -151,5 +151,4 @@ def test_soak_with_a_fault_every_five_minutes(bed: FaultBed, tmp_path: Path, req
                                f"{RSS_GROWTH_MAX} x the middle third's {middle:.0f} MiB ({sampler.path})")
     conclude(f"soak {MINUTES:g} min", report, rate=RATE, minutes=MINUTES, faults=faults_done,
              recover_s=round(recover_s, 1), rss_first_mib=first, rss_middle_mib=middle, rss_last_mib=last,
-             spool_peak=spool_peak, samples=str(sampler.path), worker_crashes=len(bed.crashes),
-             crash_errors=sorted({c["error"] for c in bed.crashes}))
+             spool_peak=spool_peak, samples=str(sampler.path), **bed.crash_summary())

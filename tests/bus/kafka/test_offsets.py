@@ -14,3 +14,10 @@ def test_spans_sum_each_topics_partitions() -> None:
 
 def test_no_partitions_asks_nothing() -> None:
     assert watermarks(None, {}, 1.0) == ({}, {})  # type: ignore[arg-type]
+
+
+def test_committed_of_no_partitions_builds_no_consumer() -> None:
+    from bus.kafka.offsets import committed
+
+    assert committed(None, "g", {}, 1.0) == {}
+    assert committed(None, "g", {"egov.budgeting.events": []}, 1.0) == {}
